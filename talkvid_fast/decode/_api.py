@@ -1,0 +1,88 @@
+"""The decode interface shared by the CPU (PyAV) and GPU (NVDEC) decoders.
+
+Note [Decode passes]: a source is decoded in two passes. Pass 1 (`scan`) reads every frame once at the
+small size the scene detector needs and records each frame's exact presentation time. Pass 2
+(`gather_views`) decodes the frames that the filter stages asked for (FrameRequest), for a batch of clips
+at once, seeking over long gaps, and delivers every stage its views from that single decode. Full frames
+are never kept: each decoded frame is converted and resized into the requests that want it, then dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import torch
+
+
+class DecodeError(Exception):
+    """A source could not be decoded. `reason` is a short code recorded in the manifest."""
+
+    REASONS = ("missing_file", "empty_file", "not_a_video", "no_video_stream", "corrupt", "unreadable")
+
+    def __init__(self, reason: str, detail: str) -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class VideoMetadata:
+    """What the container says, before a full decode; geometry in coded and display orientation."""
+
+    path: str
+    codec: str
+    coded_width: int
+    coded_height: int
+    rotation: int  #: counter-clockwise degrees applied for display: 0, 90, 180 or 270
+    average_fps: float  #: container's average rate (0 when unknown)
+    header_frames: int  #: frame count from the header (0 when unknown)
+    header_duration: float  #: seconds from the header (0 when unknown)
+    audio_codec: str | None
+    audio_sample_rate: int | None
+    pix_fmt: str
+
+    @property
+    def width(self) -> int:
+        return self.coded_height if self.rotation in (90, 270) else self.coded_width
+
+    @property
+    def height(self) -> int:
+        return self.coded_width if self.rotation in (90, 270) else self.coded_height
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    """Pass 1's output: the frame timeline of the whole source."""
+
+    times: np.ndarray  #: float64 (N,), seconds from the start of the file, one per decoded frame
+    pts: np.ndarray  #: int64 (N,), stream pts of each frame (for seeking in pass 2)
+    decode_seconds: float  #: wall time spent decoding and converting
+
+
+class ScanConsumer(Protocol):
+    """Receives each frame of pass 1 as a small BGR image (the scene detector)."""
+
+    def __call__(self, index: int, small_bgr: np.ndarray) -> None: ...
+
+
+class VideoDecoder(Protocol):
+    """A decoder of one source on one device (see Note [Decode passes])."""
+
+    metadata: VideoMetadata
+    device: torch.device
+    name: str  #: "pyav-cpu", "nvdec-cuda:0", ...
+
+    def scan(self, small_width: int, consumer: ScanConsumer) -> ScanResult:
+        """Decodes every frame once; hands `consumer` each frame in coded orientation, resized to
+        `small_width` wide (bilinear, like scenedetect's downscale); returns the timeline."""
+        ...
+
+    def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
+        """Yields (index, RGB uint8 (H, W, 3) display-orientation tensor on `device`) for the sorted
+        unique frame `indices`, using pass 1's `pts` to seek; each frame is yielded once."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,167 @@
+"""CPU decoder on PyAV (FFmpeg): every container and codec FFmpeg reads, VFR and rotation aware."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from fractions import Fraction
+
+import av
+import cv2
+import numpy as np
+import torch
+
+from ._api import DecodeError, ScanConsumer, ScanResult, VideoMetadata
+
+# Seek instead of decoding through a gap longer than this many frames (a GOP is usually 1-10 s).
+SEEK_GAP_FRAMES = 250
+
+
+def _open(path: str) -> av.container.InputContainer:
+    if not os.path.exists(path):
+        raise DecodeError("missing_file", f"{path} does not exist")
+    if os.path.getsize(path) == 0:
+        raise DecodeError("empty_file", f"{path} is 0 bytes")
+    try:
+        return av.open(path, metadata_errors="ignore")
+    except av.error.InvalidDataError as exc:
+        raise DecodeError("not_a_video", f"{path}: FFmpeg cannot read it as a media file ({exc})") from exc
+    except (av.error.FFmpegError, OSError) as exc:
+        raise DecodeError("unreadable", f"{path}: {exc}") from exc
+
+
+def _rotation_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
+    """Counter-clockwise display rotation in degrees, from the first frame's display matrix."""
+    try:
+        for frame in container.decode(stream):
+            rotation = int(round(getattr(frame, "rotation", 0) or 0))
+            return rotation % 360
+    except av.error.FFmpegError:
+        return 0
+    finally:
+        container.seek(0)
+    return 0
+
+
+def probe(path: str) -> VideoMetadata:
+    """Reads the container header (and the first frame's rotation); raises DecodeError with a reason."""
+    container = _open(path)
+    try:
+        if not container.streams.video:
+            raise DecodeError("no_video_stream", f"{path} has no video stream")
+        stream = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        duration = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else 0.0
+        if not duration and container.duration:
+            duration = container.duration / av.time_base
+        return VideoMetadata(
+            path=path,
+            codec=stream.codec_context.name,
+            coded_width=stream.codec_context.width,
+            coded_height=stream.codec_context.height,
+            rotation=_rotation_of(container, stream),
+            average_fps=float(stream.average_rate or stream.guessed_rate or 0),
+            header_frames=int(stream.frames or 0),
+            header_duration=duration,
+            audio_codec=audio.codec_context.name if audio is not None else None,
+            audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
+            pix_fmt=stream.codec_context.pix_fmt or "",
+        )
+    finally:
+        container.close()
+
+
+def rotate_display(image: np.ndarray, rotation: int) -> np.ndarray:
+    """Applies a counter-clockwise display rotation (0/90/180/270) to an (H, W, C) image."""
+    return np.ascontiguousarray(np.rot90(image, k=rotation // 90)) if rotation else image
+
+
+class PyAVDecoder:
+    """VideoDecoder on the CPU; frames come back as torch uint8 tensors on the CPU."""
+
+    name = "pyav-cpu"
+
+    def __init__(self, path: str, threads: int = 0) -> None:
+        self.metadata = probe(path)
+        self.device = torch.device("cpu")
+        self._path = path
+        self._threads = threads
+        self._container = _open(path)
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+        if threads:
+            self._stream.codec_context.thread_count = threads
+        start = self._container.start_time
+        self._t0 = start / av.time_base if start is not None else 0.0
+
+    def _decode(self) -> Iterator[av.VideoFrame]:
+        try:
+            yield from self._container.decode(self._stream)
+        except av.error.EOFError:
+            return
+        except av.error.FFmpegError as exc:
+            raise DecodeError("corrupt", f"{self._path}: decoding failed ({exc})") from exc
+
+    def scan(self, small_width: int, consumer: ScanConsumer) -> ScanResult:
+        started = time.perf_counter()
+        times: list[float] = []
+        pts: list[int] = []
+        w, h = self.metadata.coded_width, self.metadata.coded_height
+        small = (max(1, small_width), max(1, round(h * small_width / w))) if small_width < w else None
+        tb: Fraction = self._stream.time_base
+        for frame in self._decode():
+            if frame.pts is None:
+                continue
+            bgr = frame.to_ndarray(format="bgr24")
+            if small is not None:
+                bgr = cv2.resize(bgr, small, interpolation=cv2.INTER_LINEAR)
+            consumer(len(times), bgr)
+            pts.append(int(frame.pts))
+            times.append(float(frame.pts * tb) - self._t0)
+        if not times:
+            raise DecodeError("corrupt", f"{self._path}: no frame could be decoded")
+        order = np.argsort(np.asarray(pts), kind="stable")  # B-frames come out in presentation order already
+        return ScanResult(
+            times=np.asarray(times, dtype=np.float64)[order],
+            pts=np.asarray(pts, dtype=np.int64)[order],
+            decode_seconds=time.perf_counter() - started,
+        )
+
+    def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
+        wanted = np.unique(np.asarray(indices, dtype=np.int64))
+        pos = 0  # next position in `wanted`
+        linear = False  # after a seek that skipped a wanted frame, decode from the start without seeking
+        while pos < wanted.size:
+            target = 0 if linear else int(wanted[pos])
+            try:
+                self._container.seek(int(pts[target]), stream=self._stream, backward=True, any_frame=False)
+            except av.error.FFmpegError as exc:
+                raise DecodeError("corrupt", f"{self._path}: seek failed ({exc})") from exc
+            for frame in self._decode():
+                index = int(np.searchsorted(pts, frame.pts)) if frame.pts is not None else -1
+                if index < 0 or index >= len(pts) or pts[index] != frame.pts or index < wanted[pos]:
+                    continue
+                if index > wanted[pos]:
+                    if linear:
+                        raise DecodeError("corrupt", f"{self._path}: frame {wanted[pos]} is not decodable")
+                    linear = True  # the seek landed past a wanted frame (open GOP): go linear
+                    break
+                image = rotate_display(frame.to_ndarray(format="rgb24"), self.metadata.rotation)
+                yield index, torch.from_numpy(image)
+                pos += 1
+                if pos >= wanted.size:
+                    return
+                if not linear and wanted[pos] - index > SEEK_GAP_FRAMES:
+                    break
+            else:
+                raise DecodeError("corrupt", f"{self._path}: stream ended before frame {wanted[pos]}")
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> PyAVDecoder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

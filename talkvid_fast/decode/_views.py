@@ -1,0 +1,77 @@
+"""Pass 2 of Note [Decode passes]: decode the frames that stages asked for, once, into their views."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..clips import Clip
+from ..stages._api import FrameRequest
+from ._api import VideoDecoder
+
+
+@dataclass
+class _Slot:
+    out: torch.Tensor  # uint8 (N, H, W, 3) view being filled
+    positions: list[int]  # rows of `out` that take this frame
+    size: tuple[int, int] | None
+    antialias: bool
+
+
+def resize_rgb(image: torch.Tensor, size: tuple[int, int] | None, antialias: bool) -> torch.Tensor:
+    """image: uint8 (H, W, 3) on any device -> uint8 (size[0], size[1], 3), bilinear, half-pixel centres."""
+    if size is None or tuple(image.shape[:2]) == tuple(size):
+        return image
+    if image.device.type == "cpu" and not antialias:
+        # cv2's INTER_LINEAR is the same half-pixel bilinear, and far faster than torch on the CPU.
+        return torch.from_numpy(cv2.resize(image.numpy(), (size[1], size[0]), interpolation=cv2.INTER_LINEAR))
+    x = image.permute(2, 0, 1)[None].float()
+    y = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
+    return y[0].permute(1, 2, 0).round_().clamp_(0, 255).to(torch.uint8)
+
+
+def gather_views(
+    decoder: VideoDecoder,
+    pts: np.ndarray,
+    work: list[tuple[Clip, str, list[FrameRequest]]],
+) -> tuple[dict[tuple[str, str], dict[str, torch.Tensor]], float]:
+    """Decodes, once, every frame requested for a batch of clips.
+
+    work: (clip, stage name, that stage's requests for the clip). Returns {(clip_id, stage): views} and the
+    wall seconds spent. Frame indices in requests are relative to the clip; `pts` is pass 1's timeline.
+    """
+    started = time.perf_counter()
+    meta = decoder.metadata
+    views: dict[tuple[str, str], dict[str, torch.Tensor]] = {}
+    slots: dict[int, list[_Slot]] = defaultdict(list)
+    for clip, stage, requests in work:
+        stage_views: dict[str, torch.Tensor] = {}
+        for req in requests:
+            idx = np.asarray(req.indices, dtype=np.int64)
+            if idx.size and (idx.min() < 0 or idx.max() >= clip.num_frames):
+                raise ValueError(f"{stage} asked for frames outside clip {clip.clip_id} (0..{clip.num_frames - 1})")
+            h, w = req.size if req.size is not None else (meta.height, meta.width)
+            out = torch.empty((idx.size, h, w, 3), dtype=torch.uint8, device=decoder.device)
+            stage_views[req.name] = out
+            by_frame: dict[int, list[int]] = defaultdict(list)
+            for row, i in enumerate(idx.tolist()):
+                by_frame[clip.start_frame + i].append(row)
+            for frame_index, rows in by_frame.items():
+                slots[frame_index].append(_Slot(out, rows, req.size, req.antialias))
+        views[(clip.clip_id, stage)] = stage_views
+    if slots:
+        for index, image in decoder.frames(np.fromiter(slots, dtype=np.int64), pts):
+            resized: dict[tuple[tuple[int, int] | None, bool], torch.Tensor] = {}
+            for slot in slots[index]:
+                key = (slot.size, slot.antialias)
+                if key not in resized:
+                    resized[key] = resize_rgb(image, slot.size, slot.antialias)
+                for row in slot.positions:
+                    slot.out[row] = resized[key]
+    return views, time.perf_counter() - started

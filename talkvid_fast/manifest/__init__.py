@@ -1,0 +1,9 @@
+"""The manifest: a crash-safe JSONL journal (Note [Journal]) plus Parquet tables for analysis."""
+
+from __future__ import annotations
+
+from ._journal import Journal, write_atomic
+from ._run_info import ProfileChanged, check_or_write_run_info
+from ._tables import flatten, write_tables
+
+__all__ = ["Journal", "ProfileChanged", "check_or_write_run_info", "flatten", "write_atomic", "write_tables"]

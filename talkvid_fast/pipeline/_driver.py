@@ -1,0 +1,136 @@
+"""The driver: skips finished sources, feeds workers (longest first), commits each source's records.
+
+Note [Worker crashes]: with `workers > 1` sources run in a process pool. If a worker process dies (a
+segfault in a decoder, the OOM killer), every source in flight gets one more attempt in a new pool; a
+source that was in flight at MAX_ATTEMPTS crashes is recorded with reason `worker_crashed`. Nothing is
+lost: a source is either committed to the journal or retried on the next run.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import logging
+import multiprocessing as mp
+import os
+import time
+from collections.abc import Callable
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any
+
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from ..manifest import Journal, check_or_write_run_info, write_tables
+from ._config import RunConfig
+from ._records import source_record
+from ._worker import Records, Worker
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 2
+
+_worker: Worker | None = None
+
+
+def _init_worker(config: RunConfig) -> None:
+    global _worker
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    _worker = Worker(config)
+
+
+def _run_one(fields: dict[str, Any]) -> tuple[Records, dict[str, str]]:
+    assert _worker is not None
+    return _worker.process(fields), _worker.unavailable
+
+
+@dataclass
+class RunOutcome:
+    journal: Journal
+    processed: int  #: sources processed by this run
+    skipped: int  #: sources already in the journal
+    dropped_bytes: int  #: torn bytes cut from the journal on resume
+    unavailable: dict[str, str]  #: filter stages that could not run, with why
+    wall_seconds: float
+
+
+def _size(fields: dict[str, Any]) -> int:
+    try:
+        return os.path.getsize(str(fields["video-path"]))
+    except OSError:
+        return 0
+
+
+def run_sources(
+    config: RunConfig,
+    inputs: list[dict[str, Any]],
+    workers: int = 1,
+    fresh: bool = False,
+    progress: bool = True,
+    on_commit: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    started = time.perf_counter()
+    folder = config.output
+    folder.mkdir(parents=True, exist_ok=True)
+    if fresh:
+        for name in ("journal.jsonl", "run.json"):
+            (folder / name).unlink(missing_ok=True)
+    check_or_write_run_info(folder, config.profile, config.stages, fresh)
+    journal = Journal(folder)
+    todo = sorted((f for f in inputs if not journal.done(str(f["video-id"]))), key=_size, reverse=True)
+    skipped = len(inputs) - len(todo)
+    unavailable: dict[str, str] = {}
+
+    def commit(records: Records) -> None:
+        src, clips = records
+        journal.append(src, clips)
+        if on_commit is not None:
+            on_commit(src["source_id"])
+
+    bar = tqdm(total=len(todo), unit="source", disable=not progress, dynamic_ncols=True)
+    with logging_redirect_tqdm():
+        if workers <= 1:
+            worker = Worker(config)
+            unavailable = worker.unavailable
+            for fields in todo:
+                bar.set_postfix_str(str(fields["video-id"])[:40])
+                commit(worker.process(fields))
+                bar.update()
+        else:
+            unavailable = _run_pool(config, todo, workers, commit, bar)
+    bar.close()
+    write_tables(journal, folder)
+    return RunOutcome(journal, len(todo), skipped, journal.dropped_bytes, unavailable, time.perf_counter() - started)
+
+
+def _run_pool(config: RunConfig, todo: list[dict[str, Any]], workers: int, commit: Callable[[Records], None],
+              bar: tqdm) -> dict[str, str]:
+    attempts: dict[str, int] = {}
+    pending = list(todo)
+    unavailable: dict[str, str] = {}
+    ctx = mp.get_context("spawn")  # torch and CUDA are not fork-safe
+    while pending:
+        with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)) as pool:
+            futures = {pool.submit(_run_one, f): f for f in pending}
+            pending = []
+            for future in cf.as_completed(futures):
+                fields = futures[future]
+                sid = str(fields["video-id"])
+                try:
+                    records, unavailable = future.result()
+                except BrokenProcessPool:
+                    attempts[sid] = attempts.get(sid, 0) + 1
+                    if attempts[sid] >= MAX_ATTEMPTS:
+                        src = source_record(fields, None, None)
+                        src["status"] = "error"
+                        src["errors"] = [{"reason": "worker_crashed",
+                                          "detail": f"a worker process died {attempts[sid]} times with this source in flight"}]
+                        commit((src, []))
+                        bar.update()
+                    else:
+                        pending.append(fields)
+                    continue
+                commit(records)
+                bar.update()
+        if pending:
+            log.warning("a worker died; retrying %d sources in a new pool", len(pending))
+    return unavailable

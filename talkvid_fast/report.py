@@ -1,0 +1,102 @@
+"""The run summary: the attrition funnel (hours per stage), failures by reason, per-stage RTF, score spreads."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .manifest import Journal, write_atomic
+
+FUNNEL = ("duration", "speech", "quality", "motion", "head")
+
+
+def summarize(journal: Journal, unavailable: dict[str, str], wall_seconds: float) -> dict[str, Any]:
+    sources = [s for s, _ in journal.records()]
+    clips = [c for _, cs in journal.records() for c in cs]
+    ok = [s for s in sources if s["status"] == "ok"]
+    failures = Counter(e["reason"] for s in sources for e in s.get("errors", []))
+    seconds_in = sum(s.get("probe", {}).get("duration", 0.0) for s in ok)
+
+    funnel = []
+    alive = list(clips)
+    for gate in FUNNEL:
+        judged = [c for c in alive if gate in c["gates"]]
+        if not judged and gate not in ("duration", "speech"):
+            funnel.append({"gate": gate, "ran": False, "clips": len(alive), "hours": _hours(alive)})
+            continue
+        alive = [c for c in alive if c["gates"].get(gate, True)]
+        funnel.append({"gate": gate, "ran": True, "clips": len(alive), "hours": _hours(alive)})
+
+    clip_failures = Counter(c["first_failed_gate"] for c in clips if c["first_failed_gate"])
+    stage_seconds: Counter[str] = Counter()
+    for s in ok:
+        stage_seconds.update(s.get("timings", {}))
+    rtf = {k: round(seconds_in / v, 2) for k, v in stage_seconds.items() if v > 0}
+    return {
+        "sources": len(sources),
+        "sources_ok": len(ok),
+        "sources_failed": len(sources) - len(ok),
+        "hours_in": round(seconds_in / 3600, 4),
+        "scenes": sum(s.get("scenes", 0) for s in ok),
+        "clips": len(clips),
+        "clips_passed": sum(c["passed"] for c in clips),
+        "clips_exported": sum(bool(c.get("export")) for c in clips),
+        "funnel": funnel,
+        "source_failures": dict(failures),
+        "clip_failures": dict(clip_failures),
+        "stages_not_run": unavailable,
+        "rtf": rtf,
+        "rtf_end_to_end": round(seconds_in / wall_seconds, 2) if wall_seconds > 0 else None,
+        "scores": _score_spreads(clips),
+    }
+
+
+def _hours(clips: list[dict[str, Any]]) -> float:
+    return round(sum(c["duration"] for c in clips) / 3600, 4)
+
+
+def _score_spreads(clips: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    values: dict[str, list[float]] = {}
+    for c in clips:
+        for stage, result in c["stages"].items():
+            for name, v in (result.get("scores") or {}).items():
+                if isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v):
+                    values.setdefault(f"{stage}.{name}", []).append(float(v))
+    return {
+        k: {"n": len(v), "p10": round(float(np.percentile(v, 10)), 4), "median": round(float(np.median(v)), 4),
+            "p90": round(float(np.percentile(v, 90)), 4)}
+        for k, v in sorted(values.items())
+    }
+
+
+def render(summary: dict[str, Any]) -> str:
+    lines = [
+        f"sources: {summary['sources']} ({summary['sources_ok']} ok, {summary['sources_failed']} failed), "
+        f"{summary['hours_in']:.3f} h in, {summary['scenes']} scenes",
+        f"clips: {summary['clips']} found, {summary['clips_passed']} passed, {summary['clips_exported']} exported",
+        "funnel (clips / hours left after each gate):",
+    ]
+    for step in summary["funnel"]:
+        state = "" if step["ran"] else "  (not run)"
+        lines.append(f"  {step['gate']:9s} {step['clips']:6d} clips  {step['hours']:.4f} h{state}")
+    for name, why in summary["stages_not_run"].items():
+        lines.append(f"not run: {name}: {why}")
+    if summary["source_failures"]:
+        lines.append("source failures: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["source_failures"].items())))
+    if summary["clip_failures"]:
+        lines.append("clips failed at: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["clip_failures"].items())))
+    if summary["rtf"]:
+        lines.append("RTF per stage: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["rtf"].items())))
+    lines.append(f"RTF end to end: {summary['rtf_end_to_end']}")
+    return "\n".join(lines)
+
+
+def write_summary(summary: dict[str, Any], folder: Path) -> Path:
+    write_atomic(folder / "summary.json", json.dumps(summary, indent=2).encode())
+    path = folder / "summary.md"
+    write_atomic(path, ("# Run summary\n\n```\n" + render(summary) + "\n```\n").encode())
+    return path

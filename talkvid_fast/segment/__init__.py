@@ -1,0 +1,31 @@
+"""Stage 1: rough segmentation (scenes, trims, the 5 s rule, speech gating) into virtual clips."""
+
+from __future__ import annotations
+
+from ._audio import NoAudio, load_audio_16k, speech_fraction
+from ._scenes import DETECTORS, SceneCollector, downscale_factor, make_detector, small_size
+from ._spans import SpanRule, clips_from_scenes
+from ._stage import ClipVerdict, SegmentParams, SegmentResult, segment_source
+from ._subtitles import Cue, SubtitleError, cues_in, has_speech_cue, load_cues
+
+__all__ = [
+    "DETECTORS",
+    "ClipVerdict",
+    "Cue",
+    "NoAudio",
+    "SceneCollector",
+    "SegmentParams",
+    "SegmentResult",
+    "SpanRule",
+    "SubtitleError",
+    "clips_from_scenes",
+    "cues_in",
+    "downscale_factor",
+    "has_speech_cue",
+    "load_audio_16k",
+    "load_cues",
+    "make_detector",
+    "segment_source",
+    "small_size",
+    "speech_fraction",
+]

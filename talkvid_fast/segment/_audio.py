@@ -1,0 +1,65 @@
+"""Audio: decode any audio stream to 16 kHz mono int16 (PyAV), and a voice-activity gate (webrtcvad)."""
+
+from __future__ import annotations
+
+import av
+import numpy as np
+
+SAMPLE_RATE = 16_000
+_VAD_FRAME = 480  # 30 ms at 16 kHz, a frame size webrtcvad accepts
+
+
+class NoAudio(Exception):
+    """The source has no audio stream (or it cannot be decoded)."""
+
+
+def load_audio_16k(path: str, start: float = 0.0, end: float | None = None) -> np.ndarray:
+    """Decodes the first audio stream of `path` to int16 mono at 16 kHz, samples in [start, end) seconds."""
+    try:
+        container = av.open(path, metadata_errors="ignore")
+    except (av.error.FFmpegError, OSError) as exc:
+        raise NoAudio(f"{path}: {exc}") from exc
+    with container:
+        if not container.streams.audio:
+            raise NoAudio(f"{path} has no audio stream")
+        stream = container.streams.audio[0]
+        resampler = av.AudioResampler(format="s16", layout="mono", rate=SAMPLE_RATE)
+        if start > 1.0:
+            container.seek(int((start - 1.0) * av.time_base), backward=True)
+        chunks: list[np.ndarray] = []
+        first_time: float | None = None
+        try:
+            for frame in container.decode(stream):
+                if first_time is None:
+                    first_time = float(frame.time) if frame.time is not None else 0.0
+                if end is not None and frame.time is not None and frame.time > end + 0.1:
+                    break
+                for out in resampler.resample(frame):
+                    chunks.append(out.to_ndarray().reshape(-1))
+            for out in resampler.resample(None):
+                chunks.append(out.to_ndarray().reshape(-1))
+        except av.error.FFmpegError as exc:
+            if not chunks:
+                raise NoAudio(f"{path}: audio cannot be decoded ({exc})") from exc
+    if not chunks:
+        raise NoAudio(f"{path}: audio stream has no samples")
+    audio = np.concatenate(chunks).astype(np.int16)
+    offset = first_time or 0.0  # samples[0] plays at `offset` seconds
+    a = max(0, int(round((start - offset) * SAMPLE_RATE)))
+    b = len(audio) if end is None else max(a, int(round((end - offset) * SAMPLE_RATE)))
+    return audio[a:b]
+
+
+def speech_fraction(audio: np.ndarray, aggressiveness: int = 2) -> float:
+    """Fraction of 30 ms frames that webrtcvad calls speech (0 for empty audio)."""
+    import webrtcvad
+
+    if not 0 <= aggressiveness <= 3:
+        raise ValueError(f"vad aggressiveness must be 0..3, got {aggressiveness}")
+    vad = webrtcvad.Vad(aggressiveness)
+    n = len(audio) // _VAD_FRAME
+    if n == 0:
+        return 0.0
+    frames = np.ascontiguousarray(audio[: n * _VAD_FRAME].astype(np.int16)).reshape(n, _VAD_FRAME)
+    speech = sum(vad.is_speech(f.tobytes(), SAMPLE_RATE) for f in frames)
+    return speech / n

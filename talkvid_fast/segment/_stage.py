@@ -1,0 +1,157 @@
+"""Stage 1 for one source: scan once, detect scenes, make clips, gate them on duration and speech."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..clips import Clip, SourceInfo
+from ..decode import ScanResult, VideoDecoder
+from ._audio import NoAudio, load_audio_16k, speech_fraction
+from ._scenes import SceneCollector, small_size
+from ._spans import SpanRule, clips_from_scenes
+from ._subtitles import Cue, SubtitleError, has_speech_cue, load_cues
+
+SPEECH_GATES = ("vad", "keep", "off")
+
+
+@dataclass
+class ClipVerdict:
+    """Stage 1's record of one clip."""
+
+    clip: Clip
+    gates: dict[str, bool] = field(default_factory=dict)  #: "duration", "speech"
+    scores: dict[str, Any] = field(default_factory=dict)  #: speech_fraction, speech_source
+    failed_gate: str | None = None  #: first failing gate or reason ("duration", "speech", "no_audio", ...)
+
+    @property
+    def passed(self) -> bool:
+        return self.failed_gate is None
+
+
+@dataclass
+class SegmentResult:
+    source: SourceInfo
+    scan: ScanResult
+    scenes: list[tuple[int, int]]
+    verdicts: list[ClipVerdict]
+    errors: list[dict[str, str]]  #: source-level problems that did not stop it (e.g. bad subtitles)
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SegmentParams:
+    detector: str = "histogram"
+    detector_params: dict[str, Any] = field(default_factory=lambda: {"threshold": 0.085, "min_scene_len": 15})
+    span: SpanRule = SpanRule()
+    speech_gate: str = "vad"
+    vad_min_speech: float = 0.5
+    vad_aggressiveness: int = 2
+
+    @classmethod
+    def from_profile(cls, section: dict[str, Any]) -> SegmentParams:
+        known = {"detector", "detector_params", "start_trim", "end_trim", "min_duration", "round_duration",
+                 "speech_gate", "vad_min_speech", "vad_aggressiveness"}
+        unknown = set(section) - known
+        if unknown:
+            raise ValueError(f"[segment]: unknown keys {sorted(unknown)}; allowed: {', '.join(sorted(known))}")
+        gate = section.get("speech_gate", "vad")
+        if gate not in SPEECH_GATES:
+            raise ValueError(f"[segment] speech_gate {gate!r}; allowed: {', '.join(SPEECH_GATES)}")
+        return cls(
+            detector=section.get("detector", "histogram"),
+            detector_params=dict(section.get("detector_params", {"threshold": 0.085, "min_scene_len": 15})),
+            span=SpanRule(
+                start_trim=float(section.get("start_trim", 0.3)),
+                end_trim=float(section.get("end_trim", 0.1)),
+                min_duration=float(section.get("min_duration", 5.0)),
+                round_duration=bool(section.get("round_duration", False)),
+            ),
+            speech_gate=gate,
+            vad_min_speech=float(section.get("vad_min_speech", 0.5)),
+            vad_aggressiveness=int(section.get("vad_aggressiveness", 2)),
+        )
+
+
+def source_info(decoder: VideoDecoder, scan: ScanResult, fields: dict[str, Any]) -> SourceInfo:
+    meta = decoder.metadata
+    times = scan.times
+    step = float(np.median(np.diff(times))) if len(times) > 1 else (1.0 / meta.average_fps if meta.average_fps else 0.04)
+    duration = float(times[-1] - times[0]) + step
+    return SourceInfo(
+        source_id=str(fields["video-id"]),
+        path=meta.path,
+        duration=duration,
+        width=meta.width,
+        height=meta.height,
+        fps=len(times) / duration if duration > 0 else meta.average_fps,
+        num_frames=len(times),
+        rotation=meta.rotation,
+        video_codec=meta.codec,
+        audio_codec=meta.audio_codec,
+        audio_path=fields.get("audio-path") or None,
+        subtitle_path=fields.get("subtitle-path") or None,
+        description_path=fields.get("description-path") or None,
+        extra={k: v for k, v in fields.items() if k not in _RESERVED},
+    )
+
+
+_RESERVED = {"id", "video-id", "video-path", "audio-path", "subtitle-path", "description-path"}
+
+
+def segment_source(decoder: VideoDecoder, fields: dict[str, Any], params: SegmentParams) -> SegmentResult:
+    """Runs stage 1 on an open decoder; `fields` is the input record (video-id, optional paths, metadata)."""
+    started = time.perf_counter()
+    meta = decoder.metadata
+    collector = SceneCollector(params.detector, params.detector_params)
+    scan = decoder.scan(small_size(meta.coded_width, meta.coded_height)[0], collector)
+    source = source_info(decoder, scan, fields)
+    scenes = collector.scenes()
+    errors: list[dict[str, str]] = []
+    verdicts = [ClipVerdict(clip, gates={"duration": ok}) for clip, ok in clips_from_scenes(source, scenes, scan.times, params.span)]
+    for v in verdicts:
+        if not v.gates["duration"]:
+            v.failed_gate = "duration"
+    _speech_gate(source, [v for v in verdicts if v.passed], params, errors)
+    return SegmentResult(source, scan, scenes, verdicts, errors, time.perf_counter() - started)
+
+
+def _speech_gate(source: SourceInfo, verdicts: list[ClipVerdict], params: SegmentParams, errors: list[dict[str, str]]) -> None:
+    if not verdicts or params.speech_gate == "off":
+        return
+    if source.subtitle_path:
+        cues: list[Cue] | None
+        try:
+            cues = load_cues(source.subtitle_path)
+        except SubtitleError as exc:
+            errors.append({"reason": "subtitle_unreadable", "detail": str(exc)})
+            cues = None
+        for v in verdicts:
+            v.scores["speech_source"] = "subtitles"
+            ok = cues is not None and has_speech_cue(cues, v.clip.start, v.clip.end)
+            v.gates["speech"] = ok
+            if not ok:
+                v.failed_gate = "speech" if cues is not None else "subtitle_unreadable"
+        return
+    if params.speech_gate == "keep":
+        for v in verdicts:
+            v.scores["speech_source"] = "none (kept: no subtitles)"
+            v.gates["speech"] = True
+        return
+    audio_file = source.audio_path or source.path
+    for v in verdicts:
+        v.scores["speech_source"] = "vad"
+        try:
+            fraction = speech_fraction(load_audio_16k(audio_file, v.clip.start, v.clip.end), params.vad_aggressiveness)
+        except NoAudio as exc:
+            v.gates["speech"] = False
+            v.failed_gate = "no_audio"
+            v.scores["speech_error"] = str(exc)
+            continue
+        v.scores["speech_fraction"] = round(fraction, 4)
+        v.gates["speech"] = fraction >= params.vad_min_speech
+        if not v.gates["speech"]:
+            v.failed_gate = "speech"
