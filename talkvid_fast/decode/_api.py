@@ -38,6 +38,7 @@ class VideoMetadata:
     coded_height: int
     rotation: int  #: counter-clockwise degrees applied for display: 0, 90, 180 or 270
     average_fps: float  #: container's average rate (0 when unknown)
+    guessed_fps: float  #: FFmpeg's guess of the nominal rate (the frame grid scenedetect numbers frames on)
     header_frames: int  #: frame count from the header (0 when unknown)
     header_duration: float  #: seconds from the header (0 when unknown)
     audio_codec: str | None
@@ -63,9 +64,14 @@ class ScanResult:
 
 
 class ScanConsumer(Protocol):
-    """Receives each frame of pass 1 as a small BGR image (the scene detector)."""
+    """Receives each frame of pass 1 as a small BGR image (the scene detector).
 
-    def __call__(self, index: int, small_bgr: np.ndarray) -> None: ...
+    `index` counts decoded frames from 0; `number` is the frame's position on the stream's nominal frame
+    grid, round(presentation time * guessed frame rate), which is how scenedetect numbers frames (they
+    differ on VFR sources and sources that do not start at 0).
+    """
+
+    def __call__(self, index: int, number: int, small_bgr: np.ndarray) -> None: ...
 
 
 class VideoDecoder(Protocol):

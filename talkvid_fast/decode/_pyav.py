@@ -26,9 +26,21 @@ def _open(path: str) -> av.container.InputContainer:
     try:
         return av.open(path, metadata_errors="ignore")
     except av.error.InvalidDataError as exc:
-        raise DecodeError("not_a_video", f"{path}: FFmpeg cannot read it as a media file ({exc})") from exc
+        if _looks_like_text(path):
+            raise DecodeError("not_a_video", f"{path} is a text file, not a media file") from exc
+        raise DecodeError("corrupt", f"{path}: FFmpeg cannot parse the container (truncated or damaged?) ({exc})") from exc
     except (av.error.FFmpegError, OSError) as exc:
         raise DecodeError("unreadable", f"{path}: {exc}") from exc
+
+
+def _looks_like_text(path: str) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return b"\x00" not in head
 
 
 def _rotation_of(container: av.container.InputContainer, stream: av.video.stream.VideoStream) -> int:
@@ -62,6 +74,7 @@ def probe(path: str) -> VideoMetadata:
             coded_height=stream.codec_context.height,
             rotation=_rotation_of(container, stream),
             average_fps=float(stream.average_rate or stream.guessed_rate or 0),
+            guessed_fps=float(stream.guessed_rate or stream.average_rate or 0),
             header_frames=int(stream.frames or 0),
             header_duration=duration,
             audio_codec=audio.codec_context.name if audio is not None else None,
@@ -110,13 +123,14 @@ class PyAVDecoder:
         w, h = self.metadata.coded_width, self.metadata.coded_height
         small = (max(1, small_width), max(1, round(h * small_width / w))) if small_width < w else None
         tb: Fraction = self._stream.time_base
+        rate = self.metadata.guessed_fps or 25.0
         for frame in self._decode():
             if frame.pts is None:
                 continue
             bgr = frame.to_ndarray(format="bgr24")
             if small is not None:
                 bgr = cv2.resize(bgr, small, interpolation=cv2.INTER_LINEAR)
-            consumer(len(times), bgr)
+            consumer(len(times), round(float(frame.pts * tb) * rate), bgr)
             pts.append(int(frame.pts))
             times.append(float(frame.pts * tb) - self._t0)
         if not times:

@@ -2,8 +2,10 @@
 
 Note [Scene parity]: frames reach the detector exactly as scenedetect 0.6.4's SceneManager would pass them:
 BGR, coded orientation, downscaled by the integer factor `width // 256` with cv2.INTER_LINEAR to
-(round(w / f), round(h / f)), frame numbers from 0, `post_process(last_frame)` at the end, cuts made unique
-and sorted, scenes [cut_i, cut_i+1) with the last ending at last_frame + 1. Unlike the official pipeline
+(round(w / f), round(h / f)), numbered like scenedetect's PyAV backend (round(time * guessed fps), so
+`min_scene_len` counts nominal frame periods on VFR sources too), `post_process(last_number)` at the end,
+cuts made unique and sorted. Cuts are then mapped back to decoded frame indices: scenes are
+[cut_i, cut_i+1) in decoded frames, the last ending after the last decoded frame. Unlike the official pipeline
 (`start_in_scene=False`), a source without cuts is one scene. tests/segment compares the cut lists with
 scenedetect's `SceneManager.detect_scenes` on the same videos.
 """
@@ -55,21 +57,23 @@ class SceneCollector:
 
     kind: str
     params: dict[str, Any]
-    cuts: list[int] = field(default_factory=list)
-    last_frame: int = -1
+    cuts: list[int] = field(default_factory=list)  #: cut positions in scenedetect's frame numbers
+    numbers: list[int] = field(default_factory=list)  #: frame number of each decoded frame
 
     def __post_init__(self) -> None:
         self._detector = make_detector(self.kind, self.params)
 
-    def __call__(self, index: int, small_bgr: np.ndarray) -> None:
-        self.cuts += self._detector.process_frame(index, small_bgr)
-        self.last_frame = index
+    def __call__(self, index: int, number: int, small_bgr: np.ndarray) -> None:
+        self.cuts += self._detector.process_frame(number, small_bgr)
+        self.numbers.append(number)
 
     def scenes(self) -> list[tuple[int, int]]:
-        """[start_frame, end_frame) of every scene; the whole video when there is no cut."""
-        if self.last_frame < 0:
+        """[start_frame, end_frame) in decoded frames for every scene; the whole video when there is no cut."""
+        if not self.numbers:
             return []
-        cuts = sorted(set(self.cuts + list(self._detector.post_process(self.last_frame))))
-        cuts = [c for c in cuts if 0 < c <= self.last_frame]
-        bounds = [0, *cuts, self.last_frame + 1]
+        cut_numbers = sorted(set(self.cuts + list(self._detector.post_process(self.numbers[-1]))))
+        first = np.searchsorted(np.asarray(self.numbers), cut_numbers, side="left")
+        n = len(self.numbers)
+        cuts = sorted({int(c) for c in first if 0 < c < n})
+        bounds = [0, *cuts, n]
         return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]

@@ -1,0 +1,1 @@
+"""Plain NumPy references: the readable definitions the fast kernels are tested against."""
