@@ -8,7 +8,21 @@ import os
 from pathlib import Path
 from typing import Any
 
-VIDEO_SUFFIXES = {".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v", ".flv", ".ts", ".mts", ".mpg", ".mpeg", ".wmv", ".3gp"}
+VIDEO_SUFFIXES = {
+    ".mp4",
+    ".mkv",
+    ".mov",
+    ".webm",
+    ".avi",
+    ".m4v",
+    ".flv",
+    ".ts",
+    ".mts",
+    ".mpg",
+    ".mpeg",
+    ".wmv",
+    ".3gp",
+}
 MANIFEST_SUFFIXES = {".json", ".jsonl", ".csv"}
 
 
@@ -22,7 +36,9 @@ def _records_from_manifest(path: Path) -> list[dict[str, Any]]:
             with path.open(newline="", encoding="utf-8") as f:
                 rows: list[dict[str, Any]] = [dict(r) for r in csv.DictReader(f)]
         elif path.suffix == ".jsonl":
-            rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+            rows = [
+                json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+            ]
         else:
             data = json.loads(path.read_text(encoding="utf-8"))
             rows = data if isinstance(data, list) else [data]
@@ -73,7 +89,11 @@ def _assign_ids(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         vid = r.get("video-id") or r.get("id")
         if not vid:
             stem = Path(str(r["video-path"])).stem
-            vid = stem if stems[stem] == 1 or relative is None else str(Path(relative).with_suffix("")).replace(os.sep, "__")
+            vid = (
+                stem
+                if stems[stem] == 1 or relative is None
+                else str(Path(relative).with_suffix("")).replace(os.sep, "__")
+            )
         vid = str(vid)
         if vid in seen:
             raise InputError(f"duplicate video-id {vid!r}: every source needs a distinct id")
@@ -99,5 +119,7 @@ def discover(input_path: str) -> list[dict[str, Any]]:
         if subtitle:
             records[0]["subtitle-path"] = subtitle
     else:
-        raise InputError(f"input {path} does not exist (give a folder, a video, or a .json/.jsonl/.csv manifest)")
+        raise InputError(
+            f"input {path} does not exist (give a folder, a video, or a .json/.jsonl/.csv manifest)"
+        )
     return _assign_ids(records)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from types import ModuleType
 from typing import Any
 
@@ -14,13 +15,12 @@ class NativeModuleMissing(ImportError):
 
 def native() -> ModuleType:
     try:
-        from . import _native  # type: ignore[attr-defined]
+        return importlib.import_module("talkvid_fast._native")
     except ImportError as exc:
         raise NativeModuleMissing(
             "talkvid_fast._native is not built; install the package with `pip install -e .` "
             f"(needs a C++17 compiler and CMake; CUDA toolkit optional) ({exc})"
         ) from exc
-    return _native  # type: ignore[no-any-return]
 
 
 def build_info() -> dict[str, Any]:

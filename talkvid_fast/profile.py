@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import tomllib
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 BUILTIN = ("paper", "official")
 SECTIONS = ("segment", "quality", "motion", "head")
@@ -27,7 +28,9 @@ class Profile:
     @property
     def digest(self) -> str:
         """Hash of the parameters: a resumed run compares it to detect a changed profile."""
-        blob = json.dumps({"name": self.name, "version": self.version, "sections": self.sections}, sort_keys=True)
+        blob = json.dumps(
+            {"name": self.name, "version": self.version, "sections": self.sections}, sort_keys=True
+        )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -39,7 +42,9 @@ def load_profile(name_or_path: str) -> Profile:
     else:
         path = Path(name_or_path)
         if not path.is_file():
-            raise ValueError(f"profile {name_or_path!r} is neither a built-in ({', '.join(BUILTIN)}) nor a file")
+            raise ValueError(
+                f"profile {name_or_path!r} is neither a built-in ({', '.join(BUILTIN)}) nor a file"
+            )
         text = path.read_text()
         source = str(path)
     try:
@@ -48,7 +53,9 @@ def load_profile(name_or_path: str) -> Profile:
         raise ValueError(f"profile {source}: not valid TOML: {exc}") from exc
     unknown = set(data) - {"name", "version", *SECTIONS}
     if unknown:
-        raise ValueError(f"profile {source}: unknown keys {sorted(unknown)}; allowed: name, version, {', '.join(SECTIONS)}")
+        raise ValueError(
+            f"profile {source}: unknown keys {sorted(unknown)}; allowed: name, version, {', '.join(SECTIONS)}"
+        )
     return Profile(
         name=str(data.get("name", Path(source).stem)),
         version=int(data.get("version", 1)),

@@ -67,8 +67,12 @@ def _score_spreads(clips: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
                 if isinstance(v, int | float) and not isinstance(v, bool) and np.isfinite(v):
                     values.setdefault(f"{stage}.{name}", []).append(float(v))
     return {
-        k: {"n": len(v), "p10": round(float(np.percentile(v, 10)), 4), "median": round(float(np.median(v)), 4),
-            "p90": round(float(np.percentile(v, 90)), 4)}
+        k: {
+            "n": len(v),
+            "p10": round(float(np.percentile(v, 10)), 4),
+            "median": round(float(np.median(v)), 4),
+            "p90": round(float(np.percentile(v, 90)), 4),
+        }
         for k, v in sorted(values.items())
     }
 
@@ -86,9 +90,13 @@ def render(summary: dict[str, Any]) -> str:
     for name, why in summary["stages_not_run"].items():
         lines.append(f"not run: {name}: {why}")
     if summary["source_failures"]:
-        lines.append("source failures: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["source_failures"].items())))
+        lines.append(
+            "source failures: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["source_failures"].items()))
+        )
     if summary["clip_failures"]:
-        lines.append("clips failed at: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["clip_failures"].items())))
+        lines.append(
+            "clips failed at: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["clip_failures"].items()))
+        )
     if summary["rtf"]:
         lines.append("RTF per stage: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["rtf"].items())))
     lines.append(f"RTF end to end: {summary['rtf_end_to_end']}")

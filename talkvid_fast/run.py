@@ -26,23 +26,39 @@ EXIT_OK, EXIT_CANNOT_START, EXIT_INTERRUPTED = 0, 2, 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m talkvid_fast.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--input", required=True, help="folder of videos, one video, or a .json/.jsonl/.csv manifest")
+    p = argparse.ArgumentParser(
+        prog="python -m talkvid_fast.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--input", required=True, help="folder of videos, one video, or a .json/.jsonl/.csv manifest"
+    )
     p.add_argument("--output", required=True, help="output folder (manifest, clips, talkvid.json, summary)")
-    p.add_argument("--profile", default="paper", help="paper (default), official, or a path to an edited profile TOML")
+    p.add_argument(
+        "--profile", default="paper", help="paper (default), official, or a path to an edited profile TOML"
+    )
     p.add_argument("--stages", default="all", help=f"'all' or a comma list of {', '.join(ALL_STAGES)}")
     p.add_argument("--gpus", type=int, default=0, help="GPUs to use, one worker each (0 = CPU only)")
     p.add_argument("--workers", type=int, default=1, help="CPU worker processes (default 1)")
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda with --gpus, else cpu)")
     p.add_argument("--decoder", default="auto", choices=("auto", "pyav", "nvdec"))
     p.add_argument("--clip-batch", type=int, default=8, help="clips decoded and scored together (default 8)")
-    p.add_argument("--cascade", action="store_true", help="run a filter only on clips that passed the ones before")
+    p.add_argument(
+        "--cascade", action="store_true", help="run a filter only on clips that passed the ones before"
+    )
     p.add_argument("--crf", type=int, default=18, help="x264 CRF of exported clips (default 18)")
     resume = p.add_mutually_exclusive_group()
-    resume.add_argument("--resume", dest="fresh", action="store_false", default=False,
-                        help="skip sources already in the output's manifest (the default)")
-    resume.add_argument("--fresh", dest="fresh", action="store_true", help="discard the output's manifest and start over")
+    resume.add_argument(
+        "--resume",
+        dest="fresh",
+        action="store_false",
+        default=False,
+        help="skip sources already in the output's manifest (the default)",
+    )
+    resume.add_argument(
+        "--fresh", dest="fresh", action="store_true", help="discard the output's manifest and start over"
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -60,12 +76,16 @@ def _check_output(folder: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.gpus < 0 or args.workers < 1 or args.clip_batch < 1:
             raise ValueError("--gpus must be >= 0, --workers >= 1 and --clip-batch >= 1")
         if args.gpus > 1:
-            raise ValueError("--gpus N > 1 needs the multi-GPU worker pool, which this build does not have yet; use --gpus 1")
+            raise ValueError(
+                "--gpus N > 1 needs the multi-GPU worker pool, which this build does not have yet; use --gpus 1"
+            )
         device = args.device or ("cuda" if args.gpus else "cpu")
         pick_device(device)
         profile = load_profile(args.profile)
@@ -73,14 +93,27 @@ def main(argv: list[str] | None = None) -> int:
         output = Path(args.output)
         _check_output(output)
         inputs = discover(args.input)
-        config = RunConfig(profile=profile, output=output, stages=stages, device=device, decoder=args.decoder,
-                           clip_batch=args.clip_batch, cascade=args.cascade, export=ExportParams(crf=args.crf))
+        config = RunConfig(
+            profile=profile,
+            output=output,
+            stages=stages,
+            device=device,
+            decoder=args.decoder,
+            clip_batch=args.clip_batch,
+            cascade=args.cascade,
+            export=ExportParams(crf=args.crf),
+        )
     except (ValueError, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
     try:
-        outcome = run_sources(config, inputs, workers=args.workers, fresh=args.fresh,
-                              progress=not args.no_progress and sys.stderr.isatty())
+        outcome = run_sources(
+            config,
+            inputs,
+            workers=args.workers,
+            fresh=args.fresh,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
     except ProfileChanged as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
@@ -92,9 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     summary.update(processed_this_run=outcome.processed, skipped_finished=outcome.skipped)
     write_summary(summary, output)
     print(render(summary))
-    print(f"this run: {outcome.processed} processed, {outcome.skipped} already done"
-          + (f", {outcome.dropped_bytes} torn bytes dropped from the journal" if outcome.dropped_bytes else ""))
-    print(f"manifest: {output / 'journal.jsonl'} (+ clips.parquet, sources.parquet); {n} clips in {talkvid_path}")
+    print(
+        f"this run: {outcome.processed} processed, {outcome.skipped} already done"
+        + (f", {outcome.dropped_bytes} torn bytes dropped from the journal" if outcome.dropped_bytes else "")
+    )
+    print(
+        f"manifest: {output / 'journal.jsonl'} (+ clips.parquet, sources.parquet); {n} clips in {talkvid_path}"
+    )
     outcome.journal.close()
     return EXIT_OK
 

@@ -30,7 +30,7 @@ def decode_rgb(path: Path, max_frames: int | None = None, step: int = 1) -> np.n
     """Plain PyAV decode to (N, H, W, 3) uint8 RGB, for tests that need real frames."""
     import av
 
-    frames = []
+    frames: list[np.ndarray] = []
     with av.open(str(path)) as container:
         for i, frame in enumerate(container.decode(video=0)):
             if max_frames is not None and len(frames) >= max_frames:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -11,12 +12,14 @@ import numpy as np
 SCENE_COLOURS = [(200, 40, 40), (40, 200, 40), (40, 40, 200), (220, 220, 60), (30, 30, 30)]
 
 
-def scene_frames(scene_lengths: list[int], size: tuple[int, int] = (96, 128), seed: int = 0) -> list[np.ndarray]:
+def scene_frames(
+    scene_lengths: list[int], size: tuple[int, int] = (96, 128), seed: int = 0
+) -> list[np.ndarray]:
     """Frames of scenes of the given lengths: each scene a distinct colour with a moving gradient and mild noise."""
     rng = np.random.default_rng(seed)
     h, w = size
     frames = []
-    yy, xx = np.mgrid[0:h, 0:w]
+    xx = np.mgrid[0:h, 0:w][1]
     for s, n in enumerate(scene_lengths):
         base = np.array(SCENE_COLOURS[s % len(SCENE_COLOURS)], dtype=np.float32)
         for i in range(n):
@@ -38,13 +41,17 @@ def write_video(
     """Encodes RGB frames (optionally at explicit VFR `times`, with int16 mono `audio`) into `path`."""
     h, w = frames[0].shape[:2]
     with av.open(str(path), mode="w") as out:
-        stream = out.add_stream(codec, rate=fps)
+        stream: Any = out.add_stream(codec, rate=fps)
         odd = h % 2 or w % 2  # 4:2:0 H.264 needs even sizes; odd-size tests get 4:4:4
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv444p" if odd and codec == "libx264" else "yuv420p"
+        stream.width, stream.height, stream.pix_fmt = (
+            w,
+            h,
+            "yuv444p" if odd and codec == "libx264" else "yuv420p",
+        )
         stream.codec_context.time_base = Fraction(1, 1000 * fps)
         if codec == "libx264":
             stream.options = {"crf": "12", "preset": "ultrafast", "bf": "0"}
-        astream = out.add_stream("aac", rate=sample_rate, layout="mono") if audio is not None else None
+        astream: Any = out.add_stream("aac", rate=sample_rate, layout="mono") if audio is not None else None
         for i, img in enumerate(frames):
             frame = av.VideoFrame.from_ndarray(img, format="rgb24")
             t = times[i] if times is not None else i / fps

@@ -27,10 +27,10 @@ def open_decoder(path: str, decoder: str = "auto", device: str = "cpu") -> Video
         raise ValueError(f"unknown decoder {decoder!r}; allowed: {', '.join(DECODERS)}")
     if decoder == "nvdec" or (decoder == "auto" and device.startswith("cuda")):
         try:
-            from ._nvdec import NvdecDecoder  # type: ignore[import-not-found]
+            from ._nvdec import NvdecDecoder
         except ImportError as exc:
             if decoder == "nvdec":
                 raise ValueError(f"decoder 'nvdec' needs PyNvVideoCodec and a CUDA GPU ({exc})") from exc
         else:
-            return NvdecDecoder(path, device)  # type: ignore[no-any-return]
+            return NvdecDecoder(path, device)
     return PyAVDecoder(path)

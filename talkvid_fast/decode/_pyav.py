@@ -28,7 +28,9 @@ def _open(path: str) -> av.container.InputContainer:
     except av.error.InvalidDataError as exc:
         if _looks_like_text(path):
             raise DecodeError("not_a_video", f"{path} is a text file, not a media file") from exc
-        raise DecodeError("corrupt", f"{path}: FFmpeg cannot parse the container (truncated or damaged?) ({exc})") from exc
+        raise DecodeError(
+            "corrupt", f"{path}: FFmpeg cannot parse the container (truncated or damaged?) ({exc})"
+        ) from exc
     except (av.error.FFmpegError, OSError) as exc:
         raise DecodeError("unreadable", f"{path}: {exc}") from exc
 
@@ -122,12 +124,12 @@ class PyAVDecoder:
         pts: list[int] = []
         w, h = self.metadata.coded_width, self.metadata.coded_height
         small = (max(1, small_width), max(1, round(h * small_width / w))) if small_width < w else None
-        tb: Fraction = self._stream.time_base
+        tb = self._stream.time_base or Fraction(1, 90_000)
         rate = self.metadata.guessed_fps or 25.0
         for frame in self._decode():
             if frame.pts is None:
                 continue
-            bgr = frame.to_ndarray(format="bgr24")
+            bgr: np.ndarray = frame.to_ndarray(format="bgr24")
             if small is not None:
                 bgr = cv2.resize(bgr, small, interpolation=cv2.INTER_LINEAR)
             consumer(len(times), round(float(frame.pts * tb) * rate), bgr)

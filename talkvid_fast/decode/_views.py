@@ -55,7 +55,9 @@ def gather_views(
         for req in requests:
             idx = np.asarray(req.indices, dtype=np.int64)
             if idx.size and (idx.min() < 0 or idx.max() >= clip.num_frames):
-                raise ValueError(f"{stage} asked for frames outside clip {clip.clip_id} (0..{clip.num_frames - 1})")
+                raise ValueError(
+                    f"{stage} asked for frames outside clip {clip.clip_id} (0..{clip.num_frames - 1})"
+                )
             h, w = req.size if req.size is not None else (meta.height, meta.width)
             out = torch.empty((idx.size, h, w, 3), dtype=torch.uint8, device=decoder.device)
             stage_views[req.name] = out

@@ -13,7 +13,9 @@ def pick_device(device: str = "auto") -> torch.device:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise ValueError(f"device {device!r} asked for, but torch sees no CUDA GPU; allowed here: cpu, auto")
+            raise ValueError(
+                f"device {device!r} asked for, but torch sees no CUDA GPU; allowed here: cpu, auto"
+            )
         return torch.device(device)
     if device == "cpu":
         return torch.device("cpu")
@@ -37,6 +39,6 @@ class TorchEngine:
     def __call__(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...] | torch.Tensor:
         args = [x.to(self.device, non_blocking=True) for x in inputs]
         if self.dtype is torch.float32:
-            return self.module(*args)  # type: ignore[no-any-return]
+            return self.module(*args)
         with torch.autocast(self.device.type, dtype=self.dtype):
-            return self.module(*args)  # type: ignore[no-any-return]
+            return self.module(*args)

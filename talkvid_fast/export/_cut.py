@@ -42,8 +42,9 @@ def _tmp(path: Path) -> Path:
     return path.with_name(f".{path.stem}.tmp{path.suffix}")
 
 
-def _write_video(decoder: VideoDecoder, pts: np.ndarray, clip: Clip, path: Path, first_png: Path,
-                 params: ExportParams) -> int:
+def _write_video(
+    decoder: VideoDecoder, pts: np.ndarray, clip: Clip, path: Path, first_png: Path, params: ExportParams
+) -> int:
     h, w = decoder.metadata.height, decoder.metadata.width
     even_h, even_w = h - h % 2, w - w % 2  # 4:2:0 needs even sizes: drop a last odd row/column
     tmp = _tmp(path)
@@ -62,7 +63,9 @@ def _write_video(decoder: VideoDecoder, pts: np.ndarray, clip: Clip, path: Path,
                 cv2.imwrite(str(tmp_png), np.ascontiguousarray(rgb[..., ::-1]))
                 os.replace(tmp_png, first_png)
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
-            frame.pts = int(round((clip.frame_times[index - clip.start_frame] - clip.frame_times[0]) / TIME_BASE))
+            frame.pts = int(
+                round((clip.frame_times[index - clip.start_frame] - clip.frame_times[0]) / TIME_BASE)
+            )
             frame.time_base = TIME_BASE
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -95,7 +98,9 @@ def _write_vtt(cues: list[Cue], path: Path) -> None:
     os.replace(tmp, path)
 
 
-def export_clip(decoder: VideoDecoder, pts: np.ndarray, clip: Clip, folder: Path, params: ExportParams) -> ExportedClip:
+def export_clip(
+    decoder: VideoDecoder, pts: np.ndarray, clip: Clip, folder: Path, params: ExportParams
+) -> ExportedClip:
     """Writes the clip's files into `folder` (created); returns their paths."""
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / clip.clip_id

@@ -19,7 +19,12 @@ class ProfileChanged(RuntimeError):
 def check_or_write_run_info(folder: Path, profile: Profile, stages: list[str], fresh: bool) -> dict[str, Any]:
     """Writes run.json for a new run; on resume, raises ProfileChanged if the profile differs."""
     path = folder / RUN_INFO
-    info = {"profile": profile.name, "profile_source": profile.source, "profile_digest": profile.digest, "stages": stages}
+    info = {
+        "profile": profile.name,
+        "profile_source": profile.source,
+        "profile_digest": profile.digest,
+        "stages": stages,
+    }
     if path.exists() and not fresh:
         old = json.loads(path.read_text())
         if old.get("profile_digest") != profile.digest:

@@ -18,7 +18,9 @@ def parse_stages(text: str) -> list[str]:
     names = list(ALL_STAGES) if text.strip() == "all" else [s.strip() for s in text.split(",") if s.strip()]
     unknown = [s for s in names if s not in ALL_STAGES]
     if unknown:
-        raise ValueError(f"unknown stages {unknown}; allowed: all, or a comma list of {', '.join(ALL_STAGES)}")
+        raise ValueError(
+            f"unknown stages {unknown}; allowed: all, or a comma list of {', '.join(ALL_STAGES)}"
+        )
     return [s for s in ALL_STAGES if s in names or s == "segment"]
 
 
@@ -31,7 +33,7 @@ class RunConfig:
     decoder: str = "auto"
     clip_batch: int = 8  #: clips whose frames are decoded together and sent to the stages as one batch
     cascade: bool = False  #: run a filter stage only on clips that passed the stages before it
-    export: ExportParams = ExportParams()
+    export: ExportParams = field(default_factory=ExportParams)
 
     @property
     def filter_stages(self) -> list[str]:

@@ -99,17 +99,22 @@ def run_sources(
             unavailable = _run_pool(config, todo, workers, commit, bar)
     bar.close()
     write_tables(journal, folder)
-    return RunOutcome(journal, len(todo), skipped, journal.dropped_bytes, unavailable, time.perf_counter() - started)
+    return RunOutcome(
+        journal, len(todo), skipped, journal.dropped_bytes, unavailable, time.perf_counter() - started
+    )
 
 
-def _run_pool(config: RunConfig, todo: list[dict[str, Any]], workers: int, commit: Callable[[Records], None],
-              bar: tqdm) -> dict[str, str]:
+def _run_pool(
+    config: RunConfig, todo: list[dict[str, Any]], workers: int, commit: Callable[[Records], None], bar: tqdm
+) -> dict[str, str]:
     attempts: dict[str, int] = {}
     pending = list(todo)
     unavailable: dict[str, str] = {}
     ctx = mp.get_context("spawn")  # torch and CUDA are not fork-safe
     while pending:
-        with cf.ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)) as pool:
+        with cf.ProcessPoolExecutor(
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)
+        ) as pool:
             futures = {pool.submit(_run_one, f): f for f in pending}
             pending = []
             for future in cf.as_completed(futures):
@@ -122,8 +127,12 @@ def _run_pool(config: RunConfig, todo: list[dict[str, Any]], workers: int, commi
                     if attempts[sid] >= MAX_ATTEMPTS:
                         src = source_record(fields, None, None)
                         src["status"] = "error"
-                        src["errors"] = [{"reason": "worker_crashed",
-                                          "detail": f"a worker process died {attempts[sid]} times with this source in flight"}]
+                        src["errors"] = [
+                            {
+                                "reason": "worker_crashed",
+                                "detail": f"a worker process died {attempts[sid]} times with this source in flight",
+                            }
+                        ]
                         commit((src, []))
                         bar.update()
                     else:

@@ -11,25 +11,37 @@ from ..segment import ClipVerdict
 from ..stages import StageResult
 
 
-def source_record(fields: dict[str, Any], meta: VideoMetadata | None, source: SourceInfo | None) -> dict[str, Any]:
+def source_record(
+    fields: dict[str, Any], meta: VideoMetadata | None, source: SourceInfo | None
+) -> dict[str, Any]:
     rec: dict[str, Any] = {
         "source_id": str(fields["video-id"]),
         "path": str(fields["video-path"]),
         "audio_path": fields.get("audio-path"),
         "subtitle_path": fields.get("subtitle-path"),
         "description_path": fields.get("description-path"),
-        "metadata": {k: v for k, v in fields.items() if k not in {"video-id", "video-path", "audio-path",
-                                                                 "subtitle-path", "description-path"}},
+        "metadata": {
+            k: v
+            for k, v in fields.items()
+            if k not in {"video-id", "video-path", "audio-path", "subtitle-path", "description-path"}
+        },
         "status": "ok",
         "errors": [],
     }
     if meta is not None:
         rec["probe"] = {
-            "codec": meta.codec, "width": meta.width, "height": meta.height, "rotation": meta.rotation,
-            "pix_fmt": meta.pix_fmt, "audio_codec": meta.audio_codec, "audio_sample_rate": meta.audio_sample_rate,
+            "codec": meta.codec,
+            "width": meta.width,
+            "height": meta.height,
+            "rotation": meta.rotation,
+            "pix_fmt": meta.pix_fmt,
+            "audio_codec": meta.audio_codec,
+            "audio_sample_rate": meta.audio_sample_rate,
         }
     if source is not None:
-        rec["probe"].update(duration=round(source.duration, 4), fps=round(source.fps, 4), frames=source.num_frames)
+        rec["probe"].update(
+            duration=round(source.duration, 4), fps=round(source.fps, 4), frames=source.num_frames
+        )
     return rec
 
 
@@ -51,7 +63,9 @@ def clip_record(verdict: ClipVerdict, profile: str, detector: str) -> dict[str, 
         "height": clip.source.height,
         "profile": profile,
         "gates": dict(verdict.gates),
-        "stages": {"segment": {"scores": dict(verdict.scores), "detector": detector, "passed": verdict.passed}},
+        "stages": {
+            "segment": {"scores": dict(verdict.scores), "detector": detector, "passed": verdict.passed}
+        },
         "stages_not_run": [],
         "passed": verdict.passed,
         "first_failed_gate": verdict.failed_gate,
@@ -71,7 +85,9 @@ def add_stage_result(rec: dict[str, Any], stage: str, result: StageResult, secon
     if not verdict:
         rec["passed"] = False
         if rec["first_failed_gate"] is None:
-            rec["first_failed_gate"] = f"{stage}:{result.failed_gate or ('error' if result.error else 'failed')}"
+            rec["first_failed_gate"] = (
+                f"{stage}:{result.failed_gate or ('error' if result.error else 'failed')}"
+            )
 
 
 def add_stage_not_run(rec: dict[str, Any], stage: str, reason: str) -> None:

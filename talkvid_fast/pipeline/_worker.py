@@ -50,7 +50,12 @@ class Worker:
             return _failed(src, exc.reason, exc.detail, started)
         except Exception as exc:  # a bug or an unexpected input: record it, keep the run going
             log.exception("source %s failed", fields["video-id"])
-            return _failed(src, "internal_error", f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}", started)
+            return _failed(
+                src,
+                "internal_error",
+                f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}",
+                started,
+            )
         finally:
             decoder.close()
 
@@ -62,7 +67,9 @@ class Worker:
         src["decoder"] = decoder.name
         src["scenes"] = len(seg.scenes)
         timings = {"segment": seg.seconds, "decode_scan": seg.scan.decode_seconds}
-        records = {v.clip.clip_id: clip_record(v, cfg.profile.name, cfg.segment.detector) for v in seg.verdicts}
+        records = {
+            v.clip.clip_id: clip_record(v, cfg.profile.name, cfg.segment.detector) for v in seg.verdicts
+        }
         for rec in records.values():
             for name, reason in self.unavailable.items():
                 add_stage_not_run(rec, name, reason)
@@ -76,28 +83,41 @@ class Worker:
                 rec = records[clip.clip_id]
                 if rec["passed"]:
                     exported = export_clip(decoder, seg.scan.pts, clip, folder, cfg.export)
-                    rec["export"] = {**exported.__dict__, "video_path": _rel(exported.video_path, cfg.output),
-                                     "audio_path": _rel(exported.audio_path, cfg.output),
-                                     "first_frame_path": _rel(exported.first_frame_path, cfg.output),
-                                     "subtitle_path": _rel(exported.subtitle_path, cfg.output)}
+                    rec["export"] = {
+                        **exported.__dict__,
+                        "video_path": _rel(exported.video_path, cfg.output),
+                        "audio_path": _rel(exported.audio_path, cfg.output),
+                        "first_frame_path": _rel(exported.first_frame_path, cfg.output),
+                        "subtitle_path": _rel(exported.subtitle_path, cfg.output),
+                    }
             timings["export"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
         src["timings"] = {k: round(v, 4) for k, v in timings.items()}
         return src, list(records.values())
 
-    def _filter_batch(self, decoder: VideoDecoder, pts: Any, clips: list[Clip], records: dict[str, dict[str, Any]],
-                      timings: dict[str, float]) -> None:
+    def _filter_batch(
+        self,
+        decoder: VideoDecoder,
+        pts: Any,
+        clips: list[Clip],
+        records: dict[str, dict[str, Any]],
+        timings: dict[str, float],
+    ) -> None:
         work = []
         for clip in clips:
             for name, stage in self.stages.items():
                 try:
                     work.append((clip, name, stage.requests(clip)))
                 except Exception as exc:
-                    add_stage_result(records[clip.clip_id], name, StageResult(error=f"requests failed: {exc}"), 0.0)
+                    add_stage_result(
+                        records[clip.clip_id], name, StageResult(error=f"requests failed: {exc}"), 0.0
+                    )
         views, seconds = gather_views(decoder, pts, work)
         timings["decode_views"] = timings.get("decode_views", 0.0) + seconds
         for name, stage in self.stages.items():
-            todo = [c for c in clips if (c.clip_id, name) in views and name not in records[c.clip_id]["stages"]]
+            todo = [
+                c for c in clips if (c.clip_id, name) in views and name not in records[c.clip_id]["stages"]
+            ]
             if self.config.cascade:
                 todo = [c for c in todo if records[c.clip_id]["passed"]]
             if not todo:

@@ -8,7 +8,12 @@ KR_KB = {601: (0.299, 0.114), 709: (0.2126, 0.0722)}
 
 
 def yuv420_to_rgb(
-    y: np.ndarray, u: np.ndarray, v: np.ndarray, out_size: tuple[int, int], matrix: int = 709, full_range: bool = False
+    y: np.ndarray,
+    u: np.ndarray,
+    v: np.ndarray,
+    out_size: tuple[int, int],
+    matrix: int = 709,
+    full_range: bool = False,
 ) -> np.ndarray:
     """y: uint8 (H, W); u, v: uint8 (ceil(H/2), ceil(W/2)); returns uint8 (out_h, out_w, 3) RGB.
 

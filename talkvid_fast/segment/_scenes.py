@@ -13,6 +13,7 @@ scenedetect's `SceneManager.detect_scenes` on the same videos.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -76,4 +77,4 @@ class SceneCollector:
         n = len(self.numbers)
         cuts = sorted({int(c) for c in first if 0 < c < n})
         bounds = [0, *cuts, n]
-        return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+        return [(a, b) for a, b in pairwise(bounds) if b > a]

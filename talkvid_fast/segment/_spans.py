@@ -17,7 +17,9 @@ class SpanRule:
     round_duration: bool = False  #: official: compare round(duration, 1) > min_duration
 
 
-def scene_bounds_seconds(times: np.ndarray, start_frame: int, end_frame: int, fps: float) -> tuple[float, float]:
+def scene_bounds_seconds(
+    times: np.ndarray, start_frame: int, end_frame: int, fps: float
+) -> tuple[float, float]:
     """Start and end of the scene [start_frame, end_frame) in seconds: the start frame's time and the time
     at which the frame after the scene would start (the last frame's time + its duration)."""
     start = float(times[start_frame])
@@ -52,13 +54,13 @@ def clips_from_scenes(
         last = int(np.searchsorted(times, end, side="left"))  # exclusive: frames with time < end
         clip = Clip(
             clip_id=clip_id,
-                source=source,
-                scene_index=n,
-                start=start,
-                end=end,
-                start_frame=first,
-                end_frame=last,
-                frame_times=np.ascontiguousarray(times[first:last]),
-            )
+            source=source,
+            scene_index=n,
+            start=start,
+            end=end,
+            start_frame=first,
+            end_frame=last,
+            frame_times=np.ascontiguousarray(times[first:last]),
+        )
         clips.append((clip, keep_duration(end - start, rule) and last > first))
     return clips

@@ -46,18 +46,29 @@ class SegmentResult:
 class SegmentParams:
     detector: str = "histogram"
     detector_params: dict[str, Any] = field(default_factory=lambda: {"threshold": 0.085, "min_scene_len": 15})
-    span: SpanRule = SpanRule()
+    span: SpanRule = field(default_factory=SpanRule)
     speech_gate: str = "vad"
     vad_min_speech: float = 0.5
     vad_aggressiveness: int = 2
 
     @classmethod
     def from_profile(cls, section: dict[str, Any]) -> SegmentParams:
-        known = {"detector", "detector_params", "start_trim", "end_trim", "min_duration", "round_duration",
-                 "speech_gate", "vad_min_speech", "vad_aggressiveness"}
+        known = {
+            "detector",
+            "detector_params",
+            "start_trim",
+            "end_trim",
+            "min_duration",
+            "round_duration",
+            "speech_gate",
+            "vad_min_speech",
+            "vad_aggressiveness",
+        }
         unknown = set(section) - known
         if unknown:
-            raise ValueError(f"[segment]: unknown keys {sorted(unknown)}; allowed: {', '.join(sorted(known))}")
+            raise ValueError(
+                f"[segment]: unknown keys {sorted(unknown)}; allowed: {', '.join(sorted(known))}"
+            )
         gate = section.get("speech_gate", "vad")
         if gate not in SPEECH_GATES:
             raise ValueError(f"[segment] speech_gate {gate!r}; allowed: {', '.join(SPEECH_GATES)}")
@@ -79,7 +90,11 @@ class SegmentParams:
 def source_info(decoder: VideoDecoder, scan: ScanResult, fields: dict[str, Any]) -> SourceInfo:
     meta = decoder.metadata
     times = scan.times
-    step = float(np.median(np.diff(times))) if len(times) > 1 else (1.0 / meta.average_fps if meta.average_fps else 0.04)
+    step = (
+        float(np.median(np.diff(times)))
+        if len(times) > 1
+        else (1.0 / meta.average_fps if meta.average_fps else 0.04)
+    )
     duration = float(times[-1] - times[0]) + step
     return SourceInfo(
         source_id=str(fields["video-id"]),
@@ -111,7 +126,10 @@ def segment_source(decoder: VideoDecoder, fields: dict[str, Any], params: Segmen
     source = source_info(decoder, scan, fields)
     scenes = collector.scenes()
     errors: list[dict[str, str]] = []
-    verdicts = [ClipVerdict(clip, gates={"duration": ok}) for clip, ok in clips_from_scenes(source, scenes, scan.times, params.span)]
+    verdicts = [
+        ClipVerdict(clip, gates={"duration": ok})
+        for clip, ok in clips_from_scenes(source, scenes, scan.times, params.span)
+    ]
     for v in verdicts:
         if not v.gates["duration"]:
             v.failed_gate = "duration"
@@ -119,7 +137,9 @@ def segment_source(decoder: VideoDecoder, fields: dict[str, Any], params: Segmen
     return SegmentResult(source, scan, scenes, verdicts, errors, time.perf_counter() - started)
 
 
-def _speech_gate(source: SourceInfo, verdicts: list[ClipVerdict], params: SegmentParams, errors: list[dict[str, str]]) -> None:
+def _speech_gate(
+    source: SourceInfo, verdicts: list[ClipVerdict], params: SegmentParams, errors: list[dict[str, str]]
+) -> None:
     if not verdicts or params.speech_gate == "off":
         return
     if source.subtitle_path:
@@ -145,7 +165,9 @@ def _speech_gate(source: SourceInfo, verdicts: list[ClipVerdict], params: Segmen
     for v in verdicts:
         v.scores["speech_source"] = "vad"
         try:
-            fraction = speech_fraction(load_audio_16k(audio_file, v.clip.start, v.clip.end), params.vad_aggressiveness)
+            fraction = speech_fraction(
+                load_audio_16k(audio_file, v.clip.start, v.clip.end), params.vad_aggressiveness
+            )
         except NoAudio as exc:
             v.gates["speech"] = False
             v.failed_gate = "no_audio"

@@ -7,7 +7,15 @@ from typing import Any
 
 from ._api import FilterStage, FrameRequest, StageResult, StageUnavailable, Views
 
-__all__ = ["FILTER_STAGES", "FilterStage", "FrameRequest", "StageResult", "StageUnavailable", "Views", "load_stage"]
+__all__ = [
+    "FILTER_STAGES",
+    "FilterStage",
+    "FrameRequest",
+    "StageResult",
+    "StageUnavailable",
+    "Views",
+    "load_stage",
+]
 
 # Stage name -> "module:Class". The order is the order in which the pipeline runs them.
 FILTER_STAGES: dict[str, str] = {

@@ -39,7 +39,9 @@ class FrameRequest:
     """
 
     name: str  #: key of the view in the dict handed to `process`
-    indices: np.ndarray  #: int64 (N,), frame numbers relative to the clip's first frame, 0 <= i < clip.num_frames
+    indices: (
+        np.ndarray
+    )  #: int64 (N,), frame numbers relative to the clip's first frame, 0 <= i < clip.num_frames
     size: tuple[int, int] | None = None  #: (H, W) of the delivered frames; None keeps the display size
     antialias: bool = False  #: antialiased downscale (torchvision/PIL semantics) instead of plain bilinear
 

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from ._registry import all_sets, get, register
-from ._store import WeightFile, WeightSet, WeightsMissing, cache_root, fetch, fetch_command, locate, set_dir, sha256_of
+from ._store import (
+    WeightFile,
+    WeightSet,
+    WeightsMissing,
+    cache_root,
+    fetch,
+    fetch_command,
+    locate,
+    set_dir,
+    sha256_of,
+)
 
 __all__ = [
     "WeightFile",

@@ -16,7 +16,9 @@ def register(ws: WeightSet) -> WeightSet:
 def get(name: str) -> WeightSet:
     _load_all()
     if name not in WEIGHT_SETS:
-        raise ValueError(f"unknown weight set {name!r}; allowed: {', '.join(sorted(WEIGHT_SETS)) or '(none)'}")
+        raise ValueError(
+            f"unknown weight set {name!r}; allowed: {', '.join(sorted(WEIGHT_SETS)) or '(none)'}"
+        )
     return WEIGHT_SETS[name]
 
 
@@ -24,7 +26,11 @@ def _load_all() -> None:
     # The model packages declare their weight sets in `<package>/weights.py`; importing them registers.
     import importlib
 
-    for module in ("talkvid_fast.quality.weights", "talkvid_fast.motion.weights", "talkvid_fast.head.weights"):
+    for module in (
+        "talkvid_fast.quality.weights",
+        "talkvid_fast.motion.weights",
+        "talkvid_fast.head.weights",
+    ):
         try:
             importlib.import_module(module)
         except ModuleNotFoundError as exc:

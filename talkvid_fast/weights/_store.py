@@ -72,7 +72,9 @@ def locate(ws: WeightSet, file_name: str, verify: bool = True) -> Path:
     """Path of `file_name` of the set; raises WeightsMissing (with the fix) when absent or corrupt."""
     wf = next((f for f in ws.files if f.name == file_name), None)
     if wf is None:
-        raise ValueError(f"{file_name!r} is not a file of weight set {ws.name!r}: {[f.name for f in ws.files]}")
+        raise ValueError(
+            f"{file_name!r} is not a file of weight set {ws.name!r}: {[f.name for f in ws.files]}"
+        )
     path = set_dir(ws.name) / file_name
     if not path.is_file():
         if ws.user_supplied:
@@ -110,7 +112,9 @@ def fetch(ws: WeightSet) -> list[Path]:
     folder = set_dir(ws.name)
     folder.mkdir(parents=True, exist_ok=True)
     if ws.user_supplied:
-        raise WeightsMissing(f"{ws.name} weights have no public download", f"place {[f.name for f in ws.files]} in {folder}")
+        raise WeightsMissing(
+            f"{ws.name} weights have no public download", f"place {[f.name for f in ws.files]} in {folder}"
+        )
     if ws.fetcher is not None:
         ws.fetcher(folder)
     else:

@@ -30,7 +30,9 @@ def test_real_vfr_source_keeps_its_gaps(testmedia: Path) -> None:
     gaps = np.diff(scan.times)
     assert len(scan.times) == 160
     # every third frame dropped from 23.976 fps: gaps of one and two frame periods
-    assert np.isclose(gaps.min(), 1001 / 24000, atol=1e-4) and np.isclose(gaps.max(), 2 * 1001 / 24000, atol=1e-4)
+    assert np.isclose(gaps.min(), 1001 / 24000, atol=1e-4) and np.isclose(
+        gaps.max(), 2 * 1001 / 24000, atol=1e-4
+    )
 
 
 def test_rotation_is_applied_for_display(testmedia: Path) -> None:
@@ -41,7 +43,7 @@ def test_rotation_is_applied_for_display(testmedia: Path) -> None:
     coded = decode_rgb(path, max_frames=1)[0]
     with PyAVDecoder(str(path)) as dec:
         scan = _scan(dec)
-        (_, frame), = list(dec.frames(np.array([0]), scan.pts))
+        ((_, frame),) = list(dec.frames(np.array([0]), scan.pts))
     assert tuple(frame.shape) == (1280, 544, 3)
     # 270 degrees counter-clockwise = 90 clockwise, as FFmpeg's autorotate shows it
     np.testing.assert_array_equal(frame.numpy(), np.rot90(coded, k=3))

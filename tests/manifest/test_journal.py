@@ -9,7 +9,9 @@ from talkvid_fast.manifest import Journal, write_tables
 
 
 def _batch(sid: str, n: int) -> tuple[dict, list[dict]]:
-    return {"source_id": sid, "status": "ok"}, [{"clip_id": f"{sid}-scene{i}", "score": i / 10} for i in range(1, n + 1)]
+    return {"source_id": sid, "status": "ok"}, [
+        {"clip_id": f"{sid}-scene{i}", "score": i / 10} for i in range(1, n + 1)
+    ]
 
 
 def test_batches_survive_reopen(tmp_path: Path) -> None:
@@ -41,8 +43,10 @@ def test_torn_tail_is_dropped_and_cut_before_appending(tmp_path: Path) -> None:
 
 
 def test_batch_missing_clips_is_not_committed(tmp_path: Path) -> None:
-    lines = [{"kind": "clip", "source_id": "a", "clip_id": "a-scene1"},
-             {"kind": "source", "source_id": "a", "n_clips": 2}]
+    lines = [
+        {"kind": "clip", "source_id": "a", "clip_id": "a-scene1"},
+        {"kind": "source", "source_id": "a", "n_clips": 2},
+    ]
     (tmp_path / "journal.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     assert Journal(tmp_path).sources == {}
 
@@ -51,7 +55,10 @@ def test_parquet_tables_flatten_records(tmp_path: Path) -> None:
     import pyarrow.parquet as pq
 
     j = Journal(tmp_path)
-    j.append({"source_id": "a", "status": "ok", "probe": {"fps": 25.0}}, [{"clip_id": "a-scene1", "stages": {"q": {"x": 1.5}}}])
+    j.append(
+        {"source_id": "a", "status": "ok", "probe": {"fps": 25.0}},
+        [{"clip_id": "a-scene1", "stages": {"q": {"x": 1.5}}}],
+    )
     j.append({"source_id": "b", "status": "error", "errors": [{"reason": "empty_file"}]}, [])
     sources, clips = write_tables(j, tmp_path)
     s = pq.read_table(sources).to_pylist()

@@ -23,18 +23,25 @@ CASES = [
 def _planes(h: int, w: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     ch, cw = (h + 1) // 2, (w + 1) // 2
-    return (rng.integers(0, 256, (h, w), dtype=np.uint8), rng.integers(0, 256, (ch, cw), dtype=np.uint8),
-            rng.integers(0, 256, (ch, cw), dtype=np.uint8))
+    return (
+        rng.integers(0, 256, (h, w), dtype=np.uint8),
+        rng.integers(0, 256, (ch, cw), dtype=np.uint8),
+        rng.integers(0, 256, (ch, cw), dtype=np.uint8),
+    )
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize(("h", "w", "oh", "ow"), CASES)
 @pytest.mark.parametrize(("matrix", "full_range"), [(601, False), (709, False), (709, True)])
-def test_nv12_and_i420_match_reference(device: str, h: int, w: int, oh: int, ow: int, matrix: int, full_range: bool) -> None:
+def test_nv12_and_i420_match_reference(
+    device: str, h: int, w: int, oh: int, ow: int, matrix: int, full_range: bool
+) -> None:
     y, u, v = _planes(h, w, seed=h * 1000 + w)
     want = reference(y, u, v, (oh, ow), matrix, full_range)
     t = lambda a: torch.from_numpy(a).to(device)  # noqa: E731
-    nv12 = yuv420_to_rgb(t(y), uv=t(np.stack([u, v], axis=-1)), size=(oh, ow), matrix=matrix, full_range=full_range)
+    nv12 = yuv420_to_rgb(
+        t(y), uv=t(np.stack([u, v], axis=-1)), size=(oh, ow), matrix=matrix, full_range=full_range
+    )
     i420 = yuv420_to_rgb(t(y), u=t(u), v=t(v), size=(oh, ow), matrix=matrix, full_range=full_range)
     for got in (nv12, i420):
         assert got.shape == (oh, ow, 3) and got.device.type == device
@@ -51,8 +58,14 @@ def test_reference_converts_known_colours() -> None:
     v = np.array([[128]], dtype=np.uint8)
     rgb = reference(y, u, v, (2, 2), 709, False)
     assert rgb[0, 0].tolist() == [0, 0, 0] and rgb[0, 1].tolist() == [255, 255, 255]
-    red = reference(np.full((2, 2), 63, np.uint8), np.full((1, 1), 102, np.uint8), np.full((1, 1), 240, np.uint8),
-                    (1, 1), 709, False)
+    red = reference(
+        np.full((2, 2), 63, np.uint8),
+        np.full((1, 1), 102, np.uint8),
+        np.full((1, 1), 240, np.uint8),
+        (1, 1),
+        709,
+        False,
+    )
     assert red[0, 0, 0] > 250 and red[0, 0, 1] < 5 and red[0, 0, 2] < 5
 
 
@@ -70,7 +83,9 @@ def test_matches_ffmpeg_conversion_of_a_real_frame(testmedia) -> None:
     u = planes[h : h + h // 4].reshape(h // 2, w // 2)
     v = planes[h + h // 4 :].reshape(h // 2, w // 2)
     matrix = 709 if frame.colorspace == 1 else 601  # FFmpeg's default for unspecified SD is BT.601
-    got = yuv420_to_rgb(torch.from_numpy(y.copy()), u=torch.from_numpy(u.copy()), v=torch.from_numpy(v.copy()), matrix=matrix)
+    got = yuv420_to_rgb(
+        torch.from_numpy(y.copy()), u=torch.from_numpy(u.copy()), v=torch.from_numpy(v.copy()), matrix=matrix
+    )
     err = np.abs(got.numpy().astype(int) - rgb_ffmpeg.astype(int))
     assert np.median(err) <= 1 and np.percentile(err, 99) <= 4
 
@@ -80,12 +95,19 @@ def test_bad_arguments_say_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="chroma plane must be"):
         yuv420_to_rgb(y, u=torch.zeros((3, 4), dtype=torch.uint8), v=torch.zeros((4, 4), dtype=torch.uint8))
     with pytest.raises(ValueError, match="wrong dtype"):
-        yuv420_to_rgb(y.float(), u=torch.zeros((4, 4), dtype=torch.uint8), v=torch.zeros((4, 4), dtype=torch.uint8))
+        yuv420_to_rgb(
+            y.float(), u=torch.zeros((4, 4), dtype=torch.uint8), v=torch.zeros((4, 4), dtype=torch.uint8)
+        )
     with pytest.raises(ValueError, match="matrix must be 601 or 709"):
-        yuv420_to_rgb(y, u=torch.zeros((4, 4), dtype=torch.uint8), v=torch.zeros((4, 4), dtype=torch.uint8), matrix=2020)
+        yuv420_to_rgb(
+            y, u=torch.zeros((4, 4), dtype=torch.uint8), v=torch.zeros((4, 4), dtype=torch.uint8), matrix=2020
+        )
     with pytest.raises(ValueError, match="contiguous"):
-        yuv420_to_rgb(torch.zeros((8, 16), dtype=torch.uint8)[:, ::2], u=torch.zeros((4, 4), dtype=torch.uint8),
-                      v=torch.zeros((4, 4), dtype=torch.uint8))
+        yuv420_to_rgb(
+            torch.zeros((8, 16), dtype=torch.uint8)[:, ::2],
+            u=torch.zeros((4, 4), dtype=torch.uint8),
+            v=torch.zeros((4, 4), dtype=torch.uint8),
+        )
 
 
 def test_numpy_arrays_are_accepted_through_dlpack() -> None:

@@ -12,15 +12,20 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def run_cli(*args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "talkvid_fast.run", "--no-progress", *args],
-                          capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "talkvid_fast.run", "--no-progress", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+    )
 
 
 def journal(folder: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in (folder / "journal.jsonl").read_text().splitlines()]
 
 
-def comparable(records: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def comparable(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
     """Records keyed by id without run-dependent fields (timings)."""
     out = {}
     for r in records:

@@ -41,7 +41,16 @@ def bad_folder(tmp_path_factory: pytest.TempPathFactory, testmedia: Path) -> Pat
 
 def test_every_input_gets_a_record_with_reasons(bad_folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = run_cli("--input", str(bad_folder), "--output", str(out), "--profile", "official", "--stages", "segment,export")
+    result = run_cli(
+        "--input",
+        str(bad_folder),
+        "--output",
+        str(out),
+        "--profile",
+        "official",
+        "--stages",
+        "segment,export",
+    )
     assert result.returncode == 0, result.stderr
     sources = {r["source_id"]: r for r in journal(out) if r["kind"] == "source"}
     assert len(sources) == 10
@@ -52,7 +61,7 @@ def test_every_input_gets_a_record_with_reasons(bad_folder: Path, tmp_path: Path
     assert reasons["truncated"] == ["corrupt"]  # the moov atom is in the lost half
     assert reasons["bad subs"] == ["subtitle_unreadable"]
     clips = [r for r in journal(out) if r["kind"] == "clip"]
-    by_source = {}
+    by_source: dict[str, list[dict]] = {}
     for c in clips:
         by_source.setdefault(c["source_id"], []).append(c)
     assert by_source["bad subs"][0]["first_failed_gate"] == "subtitle_unreadable"
@@ -88,8 +97,12 @@ def test_startup_errors_exit_2_with_a_message(tmp_path: Path) -> None:
     video = write_video(tmp_path / "v.mp4", scene_frames([20], size=(32, 32)))
     r = run_cli("--input", str(video), "--output", str(blocker / "sub"))
     assert r.returncode == 2 and "not writable" in r.stderr
-    for bad, needle in ((["--workers", "0"], "--workers"), (["--profile", "nope"], "built-in"),
-                        (["--stages", "segment,magic"], "allowed"), (["--device", "tpu"], "allowed")):
+    for bad, needle in (
+        (["--workers", "0"], "--workers"),
+        (["--profile", "nope"], "built-in"),
+        (["--stages", "segment,magic"], "allowed"),
+        (["--device", "tpu"], "allowed"),
+    ):
         r = run_cli("--input", str(video), "--output", str(tmp_path / "o2"), *bad)
         assert r.returncode == 2 and needle in r.stderr, (bad, r.stderr)
 
@@ -100,5 +113,17 @@ def test_changed_profile_is_detected(tmp_path: Path) -> None:
     assert run_cli("--input", str(video), "--output", str(out), "--stages", "segment").returncode == 0
     r = run_cli("--input", str(video), "--output", str(out), "--stages", "segment", "--profile", "official")
     assert r.returncode == 2 and "was made with profile 'paper'" in r.stderr and "--fresh" in r.stderr
-    assert run_cli("--input", str(video), "--output", str(out), "--stages", "segment", "--profile", "official",
-                   "--fresh").returncode == 0
+    assert (
+        run_cli(
+            "--input",
+            str(video),
+            "--output",
+            str(out),
+            "--stages",
+            "segment",
+            "--profile",
+            "official",
+            "--fresh",
+        ).returncode
+        == 0
+    )

@@ -21,7 +21,9 @@ def test_export_cuts_the_exact_frames_with_audio_and_cues(tmp_path: Path) -> Non
     src = tmp_path / "in" / "talk.mp4"
     src.parent.mkdir()
     write_video(src, frames, fps=fps, audio=audio, sample_rate=sr)
-    (src.parent / "talk.vtt").write_text("WEBVTT\n\n00:00:09.000 --> 00:00:10.000\nhello\n\n00:00:01.000 --> 00:00:02.000\nfirst\n")
+    (src.parent / "talk.vtt").write_text(
+        "WEBVTT\n\n00:00:09.000 --> 00:00:10.000\nhello\n\n00:00:01.000 --> 00:00:02.000\nfirst\n"
+    )
     out = tmp_path / "out"
     r = run_cli("--input", str(src), "--output", str(out), "--stages", "segment,export")
     assert r.returncode == 0, r.stderr
@@ -45,7 +47,9 @@ def test_export_cuts_the_exact_frames_with_audio_and_cues(tmp_path: Path) -> Non
     assert png.is_file()
     import cv2
 
-    first = cv2.imread(str(png))[..., ::-1]
+    bgr = cv2.imread(str(png))
+    assert bgr is not None
+    first = bgr[..., ::-1]
     assert np.abs(first.astype(int) - got[0].astype(int)).mean() < 3
     assert record["metadata"]["duration"] == 6.6 and record["metadata"]["resolution"] == [96, 64]
     assert record["metadata"]["quality_score"] is None  # quality was not asked for

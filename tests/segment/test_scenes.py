@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,11 @@ from talkvid_fast.decode import PyAVDecoder
 from talkvid_fast.segment import SceneCollector, downscale_factor, small_size
 from tests.media import scene_frames, write_video
 
-MULTISHOT = ["pyscenedetect__testvideo.mp4", "pyscenedetect__goldeneye-vfr-drop3.mp4", "pyscenedetect__issue-134-rotate.mp4"]
+MULTISHOT = [
+    "pyscenedetect__testvideo.mp4",
+    "pyscenedetect__goldeneye-vfr-drop3.mp4",
+    "pyscenedetect__issue-134-rotate.mp4",
+]
 DETECTORS = [("histogram", {"threshold": 0.085, "min_scene_len": 15}), ("content", {"threshold": 27.0})]
 
 
@@ -50,7 +55,7 @@ def test_cut_lists_equal_scenedetect(testmedia: Path, name: str, kind: str, para
     assert len(scenes) - 1 == len(theirs)
     # the same cuts: scenedetect reports a cut as its nominal-grid time, we as the decoded frame's time
     assert all(abs(times[a] - t) < 0.5 / 23.976 for (a, _), t in zip(scenes[1:], theirs, strict=True))
-    assert scenes[0][0] == 0 and all(b == c for (_, b), (c, _) in zip(scenes, scenes[1:], strict=False))
+    assert scenes[0][0] == 0 and all(b == c for (_, b), (c, _) in pairwise(scenes))
 
 
 def test_testvideo_against_published_scene_list(testmedia: Path) -> None:
@@ -75,7 +80,11 @@ def test_single_shot_source_is_one_scene(tmp_path: Path) -> None:
 
 def test_synthetic_cuts_are_found_at_the_exact_frames(tmp_path: Path) -> None:
     path = write_video(tmp_path / "three.mp4", scene_frames([40, 55, 30]))
-    assert ours(path, "histogram", {"threshold": 0.085, "min_scene_len": 15}) == [(0, 40), (40, 95), (95, 125)]
+    assert ours(path, "histogram", {"threshold": 0.085, "min_scene_len": 15}) == [
+        (0, 40),
+        (40, 95),
+        (95, 125),
+    ]
 
 
 def test_unknown_detector_lists_allowed() -> None:

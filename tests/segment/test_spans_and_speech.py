@@ -29,7 +29,7 @@ def test_trims_and_minimum_duration() -> None:
     info, times = _source(500)  # 20 s at 25 fps
     scenes = [(0, 100), (100, 236), (236, 500)]  # 4.0 s, 5.44 s, 10.56 s
     clips = clips_from_scenes(info, scenes, times, SpanRule())
-    (c1, ok1), (c2, ok2), (c3, ok3) = clips
+    (_, ok1), (c2, ok2), (_, ok3) = clips
     assert [c.clip_id for c, _ in clips] == ["vid-scene1", "vid-scene2", "vid-scene3"]
     assert c2.start == pytest.approx(4.3) and c2.end == pytest.approx(9.34)  # +0.3 s, -0.1 s
     assert c2.duration == pytest.approx(5.04)
@@ -49,7 +49,10 @@ def test_official_rounds_duration_before_the_strict_test() -> None:
 def test_clip_ids_are_stable_across_reruns() -> None:
     info, times = _source(400)
     a = [c.clip_id for c, _ in clips_from_scenes(info, [(0, 200), (200, 400)], times, SpanRule())]
-    b = [c.clip_id for c, _ in clips_from_scenes(info, [(0, 200), (200, 400)], times, SpanRule(min_duration=100))]
+    b = [
+        c.clip_id
+        for c, _ in clips_from_scenes(info, [(0, 200), (200, 400)], times, SpanRule(min_duration=100))
+    ]
     assert a == b == ["vid-scene1", "vid-scene2"]
 
 
@@ -114,5 +117,7 @@ def test_audio_span_is_cut_at_the_right_time(testmedia: Path) -> None:
     assert len(part) == pytest.approx(1.5 * 16_000, abs=2)
     offset = 2 * 16_000
     # the same samples as the whole-file decode (AAC priming aside, the resampler is deterministic)
-    corr = np.corrcoef(part[1000:20000].astype(float), whole[offset + 1000 : offset + 20000].astype(float))[0, 1]
+    corr = np.corrcoef(part[1000:20000].astype(float), whole[offset + 1000 : offset + 20000].astype(float))[
+        0, 1
+    ]
     assert corr > 0.99
