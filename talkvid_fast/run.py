@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .engines import pick_device
+from .engines import gpu_devices, pick_device
 from .export import ExportParams, write_talkvid_json
 from .inputs import InputError, discover
 from .manifest import ProfileChanged
@@ -82,10 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.gpus < 0 or args.workers < 1 or args.clip_batch < 1:
             raise ValueError("--gpus must be >= 0, --workers >= 1 and --clip-batch >= 1")
-        if args.gpus > 1:
-            raise ValueError(
-                "--gpus N > 1 needs the multi-GPU worker pool, which this build does not have yet; use --gpus 1"
-            )
+        devices = gpu_devices(args.gpus)
         device = args.device or ("cuda" if args.gpus else "cpu")
         pick_device(device)
         profile = load_profile(args.profile)
@@ -110,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
         outcome = run_sources(
             config,
             inputs,
+            devices=devices,
             workers=args.workers,
             fresh=args.fresh,
             progress=not args.no_progress and sys.stderr.isatty(),

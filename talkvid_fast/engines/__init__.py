@@ -8,6 +8,6 @@ runs on CPU; tests compare ONNX Runtime with torch. Each clip record names the e
 from __future__ import annotations
 
 from ._onnx import OrtEngine, export_onnx
-from ._select import TorchEngine, pick_device
+from ._select import TorchEngine, gpu_devices, pick_device
 
-__all__ = ["OrtEngine", "TorchEngine", "export_onnx", "pick_device"]
+__all__ = ["OrtEngine", "TorchEngine", "export_onnx", "gpu_devices", "pick_device"]

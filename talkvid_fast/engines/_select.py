@@ -22,6 +22,18 @@ def pick_device(device: str = "auto") -> torch.device:
     raise ValueError(f"unknown device {device!r}; allowed: {', '.join(DEVICES)} or cuda:N")
 
 
+def gpu_devices(n: int) -> list[str] | None:
+    """`--gpus N`: the device names of one worker per GPU (None for 0); an error if torch sees fewer GPUs."""
+    if n <= 0:
+        return None
+    seen = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if seen < n:
+        raise ValueError(
+            f"--gpus {n} asked for, but torch sees {seen} CUDA GPU(s); allowed here: --gpus 0..{seen}"
+        )
+    return [f"cuda:{i}" for i in range(n)]
+
+
 class TorchEngine:
     """Runs a torch module in eval mode under inference_mode, in fp32 on CPU or a reduced precision on CUDA."""
 

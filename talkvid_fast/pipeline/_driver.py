@@ -9,6 +9,7 @@ lost: a source is either committed to the journal or retried on the next run.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import dataclasses
 import logging
 import multiprocessing as mp
 import os
@@ -32,9 +33,12 @@ MAX_ATTEMPTS = 2
 _worker: Worker | None = None
 
 
-def _init_worker(config: RunConfig) -> None:
+def _init_worker(config: RunConfig, devices: Any) -> None:
+    """Builds this process's Worker; with --gpus each process takes one device id from the shared queue."""
     global _worker
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    if devices is not None:
+        config = dataclasses.replace(config, device=devices.get())
     _worker = Worker(config)
 
 
@@ -64,6 +68,7 @@ def run_sources(
     config: RunConfig,
     inputs: list[dict[str, Any]],
     workers: int = 1,
+    devices: list[str] | None = None,
     fresh: bool = False,
     progress: bool = True,
     on_commit: Callable[[str], None] | None = None,
@@ -88,7 +93,9 @@ def run_sources(
 
     bar = tqdm(total=len(todo), unit="source", disable=not progress, dynamic_ncols=True)
     with logging_redirect_tqdm():
-        if workers <= 1:
+        if devices:
+            unavailable = _run_pool(config, todo, len(devices), commit, bar, devices)
+        elif workers <= 1:
             worker = Worker(config)
             unavailable = worker.unavailable
             for fields in todo:
@@ -105,15 +112,25 @@ def run_sources(
 
 
 def _run_pool(
-    config: RunConfig, todo: list[dict[str, Any]], workers: int, commit: Callable[[Records], None], bar: tqdm
+    config: RunConfig,
+    todo: list[dict[str, Any]],
+    workers: int,
+    commit: Callable[[Records], None],
+    bar: tqdm,
+    devices: list[str] | None = None,
 ) -> dict[str, str]:
     attempts: dict[str, int] = {}
     pending = list(todo)
     unavailable: dict[str, str] = {}
     ctx = mp.get_context("spawn")  # torch and CUDA are not fork-safe
     while pending:
+        queue = None
+        if devices:  # one worker per GPU: each process takes one device id at start
+            queue = ctx.Manager().Queue()
+            for device in devices:
+                queue.put(device)
         with cf.ProcessPoolExecutor(
-            workers, mp_context=ctx, initializer=_init_worker, initargs=(config,)
+            workers, mp_context=ctx, initializer=_init_worker, initargs=(config, queue)
         ) as pool:
             futures = {pool.submit(_run_one, f): f for f in pending}
             pending = []
