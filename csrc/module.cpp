@@ -32,4 +32,6 @@ PYBIND11_MODULE(_native, m) {
 #endif
   m.attr("build_info") = info;
   tvf::register_color_convert(m);
+  tvf::register_fragments(m);
+  tvf::register_face_warp(m);
 }

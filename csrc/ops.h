@@ -4,4 +4,6 @@
 
 namespace tvf {
 void register_color_convert(pybind11::module_& m);
+void register_fragments(pybind11::module_& m);
+void register_face_warp(pybind11::module_& m);
 }  // namespace tvf
