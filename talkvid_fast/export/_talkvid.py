@@ -26,7 +26,7 @@ def talkvid_record(clip: dict[str, Any], source: dict[str, Any]) -> dict[str, An
         "language": extra.pop("language", None),
         "speaker_id": extra.pop("speaker_id", None),
         **extra,
-        "quality_score": quality.get("talkvid_dover"),
+        "quality_score": quality.get("dover_score"),
         "stages_not_run": clip.get("stages_not_run", []),
     }
     return {

@@ -1,0 +1,110 @@
+"""QualityStage end to end on real test media (random weights), missing weights, params, requests."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from talkvid_fast.clips import Clip, SourceInfo
+from talkvid_fast.quality.sampling import resize_aesthetic
+from talkvid_fast.quality.stage import AES_VIEW, TECH_VIEW, QualityStage
+from talkvid_fast.stages._api import FrameRequest, StageUnavailable
+from talkvid_fast.weights import WeightsMissing
+from tests.conftest import decode_rgb
+
+TINY = {"weights": "random", "architecture": "tiny"}
+
+
+def _clip(path: Path, frames: np.ndarray, fps: float, scene: int = 1) -> Clip:
+    n, h, w, _ = frames.shape
+    src = SourceInfo(source_id=path.stem, path=str(path), duration=n / fps, width=w, height=h, fps=fps,
+                     num_frames=n, rotation=0, video_codec="h264", audio_codec=None)
+    return Clip(clip_id=f"{path.stem}-scene{scene}", source=src, scene_index=scene, start=0.0, end=n / fps,
+                start_frame=0, end_frame=n, frame_times=np.arange(n) / fps)
+
+
+def _deliver(frames: np.ndarray, requests: list[FrameRequest]) -> dict[str, torch.Tensor]:
+    """What the pipeline hands the stage: frames at the requested indices and size."""
+    views = {}
+    for r in requests:
+        x = torch.from_numpy(frames[r.indices])
+        if r.size is not None:
+            assert r.antialias
+            x = resize_aesthetic(x)
+        views[r.name] = x
+    return views
+
+
+@pytest.fixture(scope="module")
+def media(testmedia: Path) -> list[tuple[Clip, np.ndarray]]:
+    out = []
+    for name, fps in (("positives/liveportrait__d18.mp4", 30.0), ("negatives/dover__FEQ-gdkTN4Q_000008_000018.mp4", 10.0)):
+        frames = decode_rgb(testmedia / name)
+        out.append((_clip(testmedia / name, frames, fps), frames))
+    return out
+
+
+def test_missing_weights_raise_with_fetch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TALKVID_FAST_HOME", str(tmp_path))
+    stage = QualityStage({})
+    with pytest.raises(WeightsMissing, match=r"python -m talkvid_fast\.weights fetch dover") as info:
+        stage.setup()
+    assert isinstance(info.value, StageUnavailable)
+    with pytest.raises(WeightsMissing):
+        QualityStage({"weights": "DOVER_plus_plus.pth"}).setup()
+
+
+@pytest.mark.parametrize("params", [{"weights": "dover.pt"}, {"architecture": "tiny"}, {"batch": 3},
+                                    {"batch_clips": 0}, {"precision": "int8"}])
+def test_bad_params_are_rejected(params: dict) -> None:
+    with pytest.raises(ValueError, match=r"allowed|only for tests|>= 1"):
+        QualityStage(params).setup()
+
+
+def test_requests(media: list[tuple[Clip, np.ndarray]]) -> None:
+    clip, _ = media[0]
+    stage = QualityStage(TINY)
+    reqs = stage.requests(clip)
+    assert [r.name for r in reqs] == [TECH_VIEW, AES_VIEW]
+    tech, aes = reqs
+    assert tech.indices.shape == (96,) and tech.size is None
+    assert aes.indices.shape == (32,) and aes.size == (224, 224) and aes.antialias
+    for r in reqs:
+        assert r.indices.dtype == np.int64 and r.indices.min() >= 0 and r.indices.max() < clip.num_frames
+    assert all(np.array_equal(a.indices, b.indices) for a, b in zip(reqs, stage.requests(clip), strict=True))
+
+
+def test_end_to_end_random_tiny(media: list[tuple[Clip, np.ndarray]]) -> None:
+    stage = QualityStage({**TINY, "batch_clips": 2})
+    stage.setup()
+    batch = [(clip, _deliver(frames, stage.requests(clip))) for clip, frames in media]
+    results = stage.process(batch)
+    assert len(results) == 2
+    for r in results:
+        assert r.error is None, r.error
+        assert r.backend == "dover-torch-cpu-fp32" and r.model == "random-tiny"
+        assert set(r.scores) == {"dover_technical_raw", "dover_aesthetic_raw", "dover_fused", "dover_score"}
+        assert all(math.isfinite(v) for v in r.scores.values())
+        assert r.passed == (r.scores["dover_score"] >= 7.0) and r.gates == {"dover_score": r.passed}
+        assert r.failed_gate == (None if r.passed else "dover_score")
+    # a broken clip is recorded on that clip; the batch goes on and batching does not change scores
+    broken = (media[0][0], {AES_VIEW: batch[0][1][AES_VIEW]})
+    again = QualityStage({**TINY, "batch_clips": 1})
+    again.setup()
+    redo = again.process([broken, batch[1]])
+    assert redo[0].error is not None and "dover_technical" in redo[0].error and not redo[0].scores
+    for key, value in results[1].scores.items():
+        assert redo[1].scores[key] == pytest.approx(value, abs=1e-6)
+
+
+@pytest.mark.slow
+def test_end_to_end_random_full_dover(media: list[tuple[Clip, np.ndarray]]) -> None:
+    stage = QualityStage({"weights": "random"})
+    stage.setup()
+    clip, frames = media[0]
+    (r,) = stage.process([(clip, _deliver(frames, stage.requests(clip)))])
+    assert r.error is None and r.model == "random" and math.isfinite(r.scores["dover_score"])
