@@ -1,0 +1,64 @@
+"""The [motion] profile section, validated (every key is documented in talkvid_fast/profiles/*.toml)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Any
+
+METHODS = ("paper", "official")
+BACKENDS = ("klt", "cotracker", "auto")
+MODELS = ("offline", "online")
+
+
+@dataclass(frozen=True)
+class MotionParams:
+    method: str = "paper"  #: paper (windows, gate) | official (segments, min visibility, no gate)
+    backend: str = "auto"  #: klt | cotracker | auto (cotracker when its weights are present, else klt)
+    model: str = "online"  #: CoTracker3 checkpoint: offline (window 60) | online (window 16)
+    model_size: tuple[int, int] = (384, 512)  #: (H, W) frames are resized to for CoTracker (predictor's)
+    iters: int = 6  #: CoTracker refinement iterations
+    batch_windows: int = 8  #: windows (paper) per model call, across clips
+    precision: str = "fp32"  #: fp32 | fp16 | bf16 (CUDA only)
+    # paper
+    fps: float = 25.0
+    short_side: int = 512
+    window: int = 16
+    stride: int = 8
+    crop: int = 256
+    grid: int = 16
+    min_conf: float = 0.5
+    max_disp: float = 20.0
+    gate_min: float = 0.85
+    gate_max: float = 0.999
+    # klt
+    klt_win_size: int = 31
+    klt_max_level: int = 3
+    klt_max_fb_error: float = 1.0
+    klt_min_eig: float = 1e-6
+    # official
+    scale: float = 0.25
+    official_grid: int = 100
+    vis_threshold: float = 0.9
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any]) -> MotionParams:
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(params) - names)
+        if unknown:
+            raise ValueError(f"[motion] unknown keys {unknown}; allowed: {', '.join(sorted(names))}")
+        kw = dict(params)
+        if "model_size" in kw:
+            kw["model_size"] = tuple(int(v) for v in kw["model_size"])
+        p = cls(**kw)
+        for key, allowed in (("method", METHODS), ("backend", BACKENDS), ("model", MODELS)):
+            if getattr(p, key) not in allowed:
+                raise ValueError(f"[motion] {key} = {getattr(p, key)!r}; allowed: {', '.join(allowed)}")
+        if p.method == "official" and p.backend == "klt":
+            raise ValueError(
+                "[motion] the official ratio needs CoTracker visibilities; backend must be cotracker"
+            )
+        if len(p.model_size) != 2 or any(v % 4 for v in p.model_size):
+            raise ValueError(f"[motion] model_size must be (H, W) divisible by 4, got {p.model_size}")
+        if p.crop > p.short_side:
+            raise ValueError(f"[motion] crop {p.crop} must fit inside short_side {p.short_side}")
+        return p

@@ -1,0 +1,86 @@
+"""Plain NumPy definitions of the stability ratios (the readable spec; fast paths are tested against it).
+
+Note [Paper ratio]: for one window of T frames and K query points, a trajectory is valid iff in every frame
+its confidence is >= `min_conf`, its displacement from the previous frame is <= `max_disp` px, and it is
+inside the frame (0 <= x <= W - 1 and 0 <= y <= H - 1, pixel centres at integers). The window ratio is
+valid / K; the clip ratio is the mean over its windows, and the minimum is recorded too.
+The gate is `gate_min <= ratio <= gate_max` (0.85 and 0.999): a ratio above 0.999 means nothing moved
+(a frozen or still video).
+
+Note [Official ratio]: per segment of T frames and N grid points, a point is visible in a frame iff its
+visibility probability (sigmoid of the logit) is > `vis_threshold` (0.9); frame 0 (the query frame) always
+counts as visible. The segment ratio is the visible fraction over T x N; the clip ratio is the minimum over
+segments. No gate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class PaperParams:
+    min_conf: float = 0.5  #: confidence needed in every frame
+    max_disp: float = 20.0  #: largest allowed frame-to-frame displacement, px
+    gate_min: float = 0.85
+    gate_max: float = 0.999
+
+
+def paper_window_ratios(
+    tracks: np.ndarray,  # float32 (W, T, K, 2) x, y in px of the analysed frame
+    conf: np.ndarray,  # float32 (W, T, K) confidence in [0, 1]
+    height: int,
+    width: int,
+    min_conf: float = 0.5,
+    max_disp: float = 20.0,
+) -> np.ndarray:
+    """float64 (W,): valid / K per window (Note [Paper ratio])."""
+    tracks = np.asarray(tracks, dtype=np.float64)
+    conf = np.asarray(conf, dtype=np.float64)
+    if tracks.ndim != 4 or tracks.shape[-1] != 2 or conf.shape != tracks.shape[:3]:
+        raise ValueError(f"tracks must be (W, T, K, 2) and conf (W, T, K); got {tracks.shape}, {conf.shape}")
+    confident = np.all(conf >= min_conf, axis=1)  # (W, K)
+    step = np.sqrt(np.sum(np.square(np.diff(tracks, axis=1)), axis=-1))  # (W, T-1, K)
+    smooth = np.all(step <= max_disp, axis=1)
+    x, y = tracks[..., 0], tracks[..., 1]
+    inside = np.all((x >= 0) & (x <= width - 1) & (y >= 0) & (y <= height - 1), axis=1)
+    valid = confident & smooth & inside
+    k = tracks.shape[2]
+    return np.asarray(valid.sum(axis=1) / k, dtype=np.float64)
+
+
+def paper_clip_score(
+    window_ratios: np.ndarray, params: PaperParams = PaperParams()
+) -> dict[str, float | bool]:
+    """Clip ratio (mean over windows), its minimum, and the gate verdict."""
+    r = np.asarray(window_ratios, dtype=np.float64)
+    if r.size == 0:
+        raise ValueError("no windows")
+    ratio = float(r.mean())
+    return {
+        "ratio": ratio,
+        "ratio_min": float(r.min()),
+        "passed": bool(params.gate_min <= ratio <= params.gate_max),
+    }
+
+
+def official_segment_ratio(
+    vis: np.ndarray,  # float32 (T, N) visibility probability (after sigmoid)
+    vis_threshold: float = 0.9,
+) -> float:
+    """Visible fraction of one segment, frame 0 forced visible (Note [Official ratio])."""
+    vis = np.asarray(vis)
+    if vis.ndim != 2 or vis.shape[0] < 1:
+        raise ValueError(f"vis must be (T, N) with T >= 1; got {vis.shape}")
+    visible = vis > np.float32(vis_threshold)  # the official code compares float32 tensors
+    visible[0] = True
+    return float(np.float32(visible.sum()) / np.float32(visible.size))  # torch's float32 mean of 0/1
+
+
+def official_clip_ratio(segment_vis: list[np.ndarray], vis_threshold: float = 0.9) -> float:
+    """Minimum of the segment ratios."""
+    if not segment_vis:
+        raise ValueError("no segments")
+    return min(official_segment_ratio(v, vis_threshold) for v in segment_vis)

@@ -1,0 +1,129 @@
+"""Which frames the motion stage looks at: `paper` windows and `official` segments, and the query grids.
+
+Note [Paper windows]: the clip is resampled to `fps` (25) by taking, for each time
+`clip.start + k / fps` (k = 0, 1, ... while < clip.end), the source frame on screen at that time (the last
+frame whose presentation time is <= t, from `clip.frame_times`, so VFR sources are exact). Windows are
+`window` (16) consecutive resampled frames, starting every `stride` (8) frames; a clip shorter than one
+window gets a single window of all its resampled frames (at least 2). Frames are resized so the short side
+is `short_side` (512) px (up or down, so the 20 px displacement threshold always means the same thing).
+
+Note [Official segments]: the published code (reference/official-pipeline.md §3.2) caps the frame rate at
+30 fps with indices `int(i * fps / 30)`, drops `int(0.2 * fps)` frames at each end when the clip is longer
+than one second, cuts 1-3 segments of 6 s from the clip duration and takes every `int(fps / 2)`-th frame
+of each segment, where fps = min(30, source fps). Times index the trimmed array.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..clips import Clip
+
+
+@dataclass(frozen=True)
+class WindowPlan:
+    """The resampled frames of one clip and how they group into windows (Note [Paper windows])."""
+
+    indices: np.ndarray  #: int64 (F,), clip-relative frame numbers of the resampled frames
+    starts: np.ndarray  #: int64 (W,), first resampled frame of each window
+    length: int  #: frames per window (== window, or F for a clip shorter than one window)
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """The official code's segments of one clip (Note [Official segments])."""
+
+    indices: np.ndarray  #: int64 (F,), clip-relative frame numbers of all segments, concatenated
+    bounds: np.ndarray  #: int64 (S + 1,), segment s is indices[bounds[s]:bounds[s + 1]]
+
+
+def resample_indices(clip: Clip, fps: float) -> np.ndarray:
+    """Clip-relative index of the frame on screen at `clip.start + k / fps`, for every k with time < end."""
+    if clip.num_frames <= 0:
+        return np.zeros(0, dtype=np.int64)
+    n = max(1, math.ceil((clip.end - clip.start) * fps - 1e-9))
+    times = clip.start + np.arange(n, dtype=np.float64) / fps
+    times = times[times < clip.end] if n > 1 else times
+    idx = np.searchsorted(np.asarray(clip.frame_times, dtype=np.float64), times + 1e-9, side="right") - 1
+    return np.clip(idx, 0, clip.num_frames - 1).astype(np.int64)
+
+
+def plan_windows(clip: Clip, fps: float = 25.0, window: int = 16, stride: int = 8) -> WindowPlan:
+    """Paper windows of one clip; raises ValueError when the clip has fewer than 2 resampled frames."""
+    if window < 2 or stride < 1:
+        raise ValueError(f"window must be >= 2 and stride >= 1, got window={window}, stride={stride}")
+    indices = resample_indices(clip, fps)
+    n = len(indices)
+    if n < 2:
+        raise ValueError(f"clip {clip.clip_id} has {n} frame(s) at {fps} fps; at least 2 are needed")
+    if n < window:
+        return WindowPlan(indices, np.zeros(1, dtype=np.int64), n)
+    starts = np.arange(0, n - window + 1, stride, dtype=np.int64)
+    return WindowPlan(indices, starts, window)
+
+
+def scaled_size(height: int, width: int, short_side: int) -> tuple[int, int]:
+    """(H, W) with the short side equal to `short_side`, aspect ratio kept (rounded to whole pixels)."""
+    scale = short_side / min(height, width)
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def official_segments(duration: float) -> list[tuple[float, float]]:
+    """The official 6-second segments of a clip of `duration` seconds."""
+    d = duration
+    if d <= 6:
+        return [(0.0, d)]
+    if d <= 12:
+        return [(0.0, 6.0), (d - 6.0, d)]
+    return [(0.0, 6.0), (d / 2 - 3.0, d / 2 + 3.0), (d - 6.0, d)]
+
+
+def plan_segments(num_frames: int, fps: float, duration: float) -> SegmentPlan:
+    """Official frame selection for a clip of `num_frames` frames at `fps` (Note [Official segments])."""
+    if fps > 30:
+        kept = np.array([int(i * fps / 30) for i in range(int(num_frames / (fps / 30)))], dtype=np.int64)
+    else:
+        kept = np.arange(num_frames, dtype=np.int64)
+    f = min(30.0, fps)
+    if len(kept) > f:
+        trim = int(0.2 * f)
+        if trim:
+            kept = kept[trim:-trim]
+    step = max(1, int(f / 2.0))
+    parts: list[np.ndarray] = []
+    for s, e in official_segments(duration):
+        lo = math.floor(s * f)
+        hi = min(math.ceil(e * f), len(kept))
+        parts.append(kept[lo:hi:step])
+    bounds = np.cumsum([0] + [len(p) for p in parts]).astype(np.int64)
+    indices = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    return SegmentPlan(indices.astype(np.int64), bounds)
+
+
+def paper_grid(height: int, width: int, crop: int = 256, grid: int = 16) -> np.ndarray:
+    """float32 (grid*grid, 2) x, y: cell centres of a grid x grid lattice in the central crop x crop square.
+
+    Pixel centres are at integer coordinates (OpenCV and CoTracker convention); row-major (y outer, x inner).
+    """
+    if crop > min(height, width):
+        raise ValueError(f"central crop {crop} px does not fit a {width}x{height} frame")
+    x0 = (width - crop) / 2 - 0.5
+    y0 = (height - crop) / 2 - 0.5
+    cell = crop / grid
+    xs = x0 + cell * (np.arange(grid) + 0.5)
+    ys = y0 + cell * (np.arange(grid) + 0.5)
+    gy, gx = np.meshgrid(ys, xs, indexing="ij")
+    return np.stack([gx.ravel(), gy.ravel()], axis=-1).astype(np.float32)
+
+
+def official_grid(grid: int = 100, size: tuple[int, int] = (384, 512)) -> np.ndarray:
+    """float32 (grid*grid, 2) x, y: CoTracker's `get_points_on_a_grid` (margin W/64, row-major)."""
+    h, w = size
+    margin = w / 64
+    ys = np.linspace(margin, h - margin, grid)
+    xs = np.linspace(margin, w - margin, grid)
+    gy, gx = np.meshgrid(ys, xs, indexing="ij")
+    return np.stack([gx.ravel(), gy.ravel()], axis=-1).astype(np.float32)

@@ -1,0 +1,260 @@
+"""Stage 2b: the motion filter (spec.md), `paper` stability ratio or `official` CoTracker ratio.
+
+Note [Motion backends]: `cotracker` runs CoTracker3 (our module, official weights); `klt` runs the
+weight-free Lucas-Kanade tracker (klt.py) and can only compute the `paper` ratio; `auto` takes cotracker
+when its weights are in the cache, else klt. Every record names the tracker that produced it
+(`StageResult.backend`: "klt" or "cotracker3-<model>-torch-<device>"), so a klt ratio is never taken for
+CoTracker's. Missing weights with backend = cotracker (or method = official) raise StageUnavailable with
+the fetch command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ..clips import Clip
+from ..stages._api import FrameRequest, StageResult, StageUnavailable, Views
+from ..weights import WeightsMissing, locate, sha256_of
+from . import klt as _klt
+from . import ratio_kernels, sampling
+from ._params import MotionParams
+from .cotracker import CoTrackerThreeBase, load
+from .ratio_reference import PaperParams, paper_clip_score
+from .weights import CHECKPOINTS, COTRACKER
+
+VIEW = "motion"
+
+
+class MotionStage:
+    """Scores camera/subject stability per clip (see Note [Motion backends], Note [Paper windows])."""
+
+    name: ClassVar[str] = "motion"
+
+    def __init__(self, params: dict[str, Any], device: str = "cpu") -> None:
+        self.params = MotionParams.from_dict(params)
+        self.device = torch.device(device)
+        self.backend = ""  #: resolved by setup(): "klt" or "cotracker"
+        self.model: CoTrackerThreeBase | None = None
+        self.model_id = ""
+
+    @classmethod
+    def with_model(
+        cls, params: dict[str, Any], model: CoTrackerThreeBase, device: str = "cpu"
+    ) -> MotionStage:
+        """A cotracker stage around a given module (tests and benchmarks: random weights, labelled "random")."""
+        stage = cls({**params, "backend": "cotracker"}, device)
+        stage.model = model.to(stage.device).eval()
+        stage.model.iters = stage.params.iters
+        stage.backend, stage.model_id = "cotracker", "random"
+        return stage
+
+    # ---- contract -------------------------------------------------------------------------------------
+    def setup(self) -> None:
+        if self.backend:
+            return
+        p = self.params
+        kind = "offline" if p.method == "official" else p.model
+        if p.backend == "klt":
+            self.backend = "klt"
+            return
+        try:
+            path = locate(COTRACKER, CHECKPOINTS[kind])
+        except WeightsMissing:
+            if p.backend == "auto" and p.method == "paper":
+                self.backend = "klt"
+                return
+            raise
+        try:
+            self.model = load(kind, str(path)).to(self.device)
+            self.model.iters = p.iters
+        except (RuntimeError, ValueError) as exc:
+            raise StageUnavailable(f"cannot load {path}: {exc}", "delete it and fetch it again") from exc
+        self.backend, self.model_id = "cotracker", f"{path.name}:{sha256_of(path)[:12]}"
+
+    @property
+    def label(self) -> str:
+        if self.backend == "klt":
+            return "klt"
+        kind = "offline" if self.params.method == "official" else self.params.model
+        return f"cotracker3-{kind}-torch-{self.device.type}"
+
+    def requests(self, clip: Clip) -> list[FrameRequest]:
+        p = self.params
+        h, w = clip.source.height, clip.source.width
+        if p.method == "official":
+            plan = sampling.plan_segments(clip.num_frames, clip.source.fps, clip.duration)
+            size = (max(4, int(h * p.scale)), max(4, int(w * p.scale)))
+            return [FrameRequest(VIEW, plan.indices, size, antialias=True)]
+        indices = sampling.resample_indices(clip, p.fps)
+        return [FrameRequest(VIEW, indices, sampling.scaled_size(h, w, p.short_side))]
+
+    def process(self, batch: list[tuple[Clip, Views]]) -> list[StageResult]:
+        if not self.backend:
+            raise RuntimeError("MotionStage.setup() was not called")
+        with self._autocast():
+            if self.params.method == "official":
+                return [self._official(clip, views) for clip, views in batch]
+            return self._paper(batch)
+
+    def _autocast(self) -> Any:
+        p = self.params
+        if p.precision not in ("fp32", "fp16", "bf16"):
+            raise ValueError(f"[motion] precision {p.precision!r}; allowed: fp32, fp16, bf16")
+        if p.precision == "fp32" or self.device.type != "cuda" or self.backend != "cotracker":
+            return contextlib.nullcontext()
+        return torch.autocast("cuda", dtype=torch.float16 if p.precision == "fp16" else torch.bfloat16)
+
+    # ---- paper ----------------------------------------------------------------------------------------
+    def _paper(self, batch: list[tuple[Clip, Views]]) -> list[StageResult]:
+        p = self.params
+        results: list[StageResult | None] = [None] * len(batch)
+        tracked: dict[int, tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor, int, int]] = {}
+        jobs: list[tuple[int, torch.Tensor, sampling.WindowPlan]] = []
+        for i, (clip, views) in enumerate(batch):
+            try:
+                frames = views[VIEW]  # uint8 (F, H, W, 3)
+                plan = sampling.plan_windows(clip, p.fps, p.window, p.stride)
+                if frames.shape[0] != len(plan.indices):
+                    raise ValueError(f"expected {len(plan.indices)} frames, got {frames.shape[0]}")
+                if self.backend == "klt":
+                    tracked[i] = (*self._track_klt(frames, plan), frames.shape[1], frames.shape[2])
+                else:
+                    jobs.append((i, frames, plan))
+            except Exception as exc:  # one bad clip must not stop the batch
+                results[i] = StageResult(
+                    error=f"{type(exc).__name__}: {exc}", backend=self.label, model=self.model_id
+                )
+        if jobs:
+            tracked.update(self._track_cotracker(jobs))
+        gate = PaperParams(p.min_conf, p.max_disp, p.gate_min, p.gate_max)
+        for i, (tracks, conf, h, w) in tracked.items():
+            ratios = self._window_ratios(tracks, conf, h, w)
+            score = paper_clip_score(ratios, gate)
+            ratio, ok = float(score["ratio"]), bool(score["passed"])
+            verdict = "ok" if ok else ("frozen" if ratio > p.gate_max else "unstable")
+            results[i] = StageResult(
+                scores={
+                    "stability_ratio": ratio,
+                    "stability_ratio_min": float(score["ratio_min"]),
+                    "stability_windows": len(ratios),
+                    "stability_verdict": verdict,
+                    "tracker": self.label,
+                },
+                gates={"stability_ratio": ok},
+                passed=ok,
+                failed_gate=None if ok else "stability_ratio",
+                backend=self.label,
+                model=self.model_id,
+            )
+        return [r if r is not None else StageResult(error="not scored", backend=self.label) for r in results]
+
+    def _track_klt(self, frames: torch.Tensor, plan: sampling.WindowPlan) -> tuple[np.ndarray, np.ndarray]:
+        p = self.params
+        gray = _klt.to_gray(frames.cpu().numpy())
+        pts = sampling.paper_grid(gray.shape[1], gray.shape[2], p.crop, p.grid)
+        kp = _klt.KltParams(
+            win_size=p.klt_win_size,
+            max_level=p.klt_max_level,
+            max_fb_error=p.klt_max_fb_error,
+            min_eig_threshold=p.klt_min_eig,
+        )
+        return _klt.track_windows(gray, plan.starts, plan.length, pts, kp)
+
+    @torch.inference_mode()
+    def _track_cotracker(
+        self, jobs: list[tuple[int, torch.Tensor, sampling.WindowPlan]]
+    ) -> dict[int, tuple[torch.Tensor, torch.Tensor, int, int]]:
+        """Windows of every clip through the model, `batch_windows` at a time (frames resized once per clip)."""
+        assert self.model is not None
+        p = self.params
+        mh, mw = p.model_size
+        windows: list[tuple[int, int, torch.Tensor, torch.Tensor]] = []  # (job, window, video, queries)
+        out: dict[int, list[Any]] = {}
+        for j, (_, frames, plan) in enumerate(jobs):
+            h, w = frames.shape[1], frames.shape[2]
+            video = frames.permute(0, 3, 1, 2).float()
+            video = F.interpolate(video, (mh, mw), mode="bilinear", align_corners=True)
+            pts = torch.from_numpy(sampling.paper_grid(h, w, p.crop, p.grid)).to(video.device)
+            pts = pts * torch.tensor([(mw - 1) / (w - 1), (mh - 1) / (h - 1)], device=video.device)
+            queries = torch.cat([torch.zeros_like(pts[:, :1]), pts], dim=1)
+            out[j] = [None] * len(plan.starts)
+            for k, s in enumerate(plan.starts.tolist()):
+                windows.append((j, k, video[s : s + plan.length], queries))
+        by_len: dict[int, list[tuple[int, int, torch.Tensor, torch.Tensor]]] = {}
+        for win in windows:
+            by_len.setdefault(win[2].shape[0], []).append(win)
+        for group in by_len.values():
+            for a in range(0, len(group), p.batch_windows):
+                chunk = group[a : a + p.batch_windows]
+                coords, _, conf = self.model(
+                    torch.stack([c[2] for c in chunk]), torch.stack([c[3] for c in chunk])
+                )
+                for (j, k, _, _), xy, cf in zip(chunk, coords, conf, strict=True):
+                    out[j][k] = (xy, cf)
+        result = {}
+        for j, (i, frames, _) in enumerate(jobs):
+            h, w = frames.shape[1], frames.shape[2]
+            back = torch.tensor([(w - 1) / (mw - 1), (h - 1) / (mh - 1)], device=frames.device)
+            tracks = torch.stack([xy for xy, _ in out[j]]) * back
+            conf = torch.stack([cf for _, cf in out[j]])
+            result[i] = (tracks.float().contiguous(), conf.float().contiguous(), h, w)
+        return result
+
+    def _window_ratios(self, tracks: Any, conf: Any, h: int, w: int) -> np.ndarray:
+        p = self.params
+        if isinstance(tracks, torch.Tensor) and tracks.is_cuda:
+            return ratio_kernels.paper_window_ratios_cuda(tracks, conf, h, w, p.min_conf, p.max_disp)
+        if isinstance(tracks, torch.Tensor):
+            tracks, conf = tracks.numpy(), conf.numpy()
+        return ratio_kernels.paper_window_ratios_cpu(tracks, conf, h, w, p.min_conf, p.max_disp)
+
+    # ---- official -------------------------------------------------------------------------------------
+    @torch.inference_mode()
+    def _official(self, clip: Clip, views: Views) -> StageResult:
+        assert self.model is not None
+        p = self.params
+        try:
+            plan = sampling.plan_segments(clip.num_frames, clip.source.fps, clip.duration)
+            frames = views[VIEW]  # uint8 (F, h, w, 3)
+            if frames.shape[0] != len(plan.indices):
+                raise ValueError(f"expected {len(plan.indices)} frames, got {frames.shape[0]}")
+            grid = torch.from_numpy(sampling.official_grid(p.official_grid, p.model_size)).to(frames.device)
+            queries = torch.cat([torch.zeros_like(grid[:, :1]), grid], dim=1)[None]
+            vis_rows, bounds = [], [0]
+            for a, b in zip(plan.bounds[:-1].tolist(), plan.bounds[1:].tolist(), strict=True):
+                if b <= a:
+                    continue  # an empty segment (clip shorter than the segment layout) is skipped, as upstream
+                video = frames[a:b].permute(0, 3, 1, 2).float()
+                video = F.interpolate(video, p.model_size, mode="bilinear", align_corners=True)[None]
+                _, vis, _ = self.model(video, queries)
+                vis_rows.append(vis[0].float())
+                bounds.append(bounds[-1] + (b - a))
+            if not vis_rows:
+                raise ValueError("no frames in any segment")
+            vis_all = torch.cat(vis_rows).contiguous()
+            if vis_all.is_cuda:
+                ratios = ratio_kernels.official_segment_ratios_cuda(
+                    vis_all, np.array(bounds), p.vis_threshold
+                )
+            else:
+                ratios = ratio_kernels.official_segment_ratios_cpu(
+                    vis_all.numpy(), np.array(bounds), p.vis_threshold
+                )
+        except Exception as exc:
+            return StageResult(error=f"{type(exc).__name__}: {exc}", backend=self.label, model=self.model_id)
+        return StageResult(
+            scores={
+                "cotracker_ratio": float(ratios.min()),
+                "cotracker_segments": len(ratios),
+                "tracker": self.label,
+            },
+            gates={},
+            passed=True,
+            backend=self.label,
+            model=self.model_id,
+        )

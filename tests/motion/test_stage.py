@@ -1,0 +1,91 @@
+"""MotionStage end to end: CoTracker path with random weights (batching, labels), official path, real clips."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from talkvid_fast.motion import cotracker, sampling
+from talkvid_fast.motion.stage import MotionStage
+
+from . import synthetic
+from .helpers import deliver, make_clip
+
+TINY = {"model_size": [32, 48], "grid": 4, "iters": 1, "batch_windows": 3, "short_side": 256}
+
+
+def tiny_model(kind: str) -> cotracker.CoTrackerThreeBase:
+    torch.manual_seed(0)
+    return cotracker.build(kind).eval()
+
+
+def test_paper_windows_batched_across_clips_equal_one_by_one() -> None:
+    stage = MotionStage.with_model(TINY, tiny_model("online"))
+    assert stage.label == "cotracker3-online-torch-cpu"
+    clips = []
+    for name, frames, fps in (
+        ("a", synthetic.drift(24, 256, 320), 25.0),
+        ("b", synthetic.still(20, 256, 320), 25.0),
+    ):
+        clip = make_clip(frames, fps, clip_id=f"{name}-scene1")
+        (req,) = stage.requests(clip)
+        clips.append((clip, {req.name: deliver(frames, req)}))
+    together = stage.process(clips)  # 2 + 1 windows in one call of 3
+    alone = [stage.process([c])[0] for c in clips]
+    for t, a in zip(together, alone, strict=True):
+        assert t.error is None and t.model == "random" and t.backend == "cotracker3-online-torch-cpu"
+        assert t.scores["stability_windows"] == (2 if t is together[0] else 1)
+        assert 0.0 <= t.scores["stability_ratio"] <= 1.0
+        assert t.scores["stability_ratio"] == pytest.approx(a.scores["stability_ratio"], abs=1 / 16)
+
+
+def test_official_segments_with_random_weights() -> None:
+    stage = MotionStage.with_model({**TINY, "method": "official", "official_grid": 5}, tiny_model("offline"))
+    frames = synthetic.drift(60, height=128, width=160)
+    clip = make_clip(frames, 10.0)  # 6 s at 10 fps: one segment, every 5th frame after trimming 2 + 2
+    (req,) = stage.requests(clip)
+    assert req.size == (32, 40) and req.antialias
+    plan = sampling.plan_segments(clip.num_frames, 10.0, clip.duration)
+    np.testing.assert_array_equal(req.indices, plan.indices)
+    np.testing.assert_array_equal(plan.indices, np.arange(2, 58, 5))
+    (res,) = stage.process([(clip, {req.name: deliver(frames, req)})])
+    assert res.error is None and res.gates == {} and res.passed
+    assert res.scores["cotracker_segments"] == 1
+    assert 1 / 12 <= res.scores["cotracker_ratio"] <= 1.0  # frame 0 always visible
+
+
+def test_official_segment_layout() -> None:
+    assert sampling.official_segments(5.0) == [(0.0, 5.0)]
+    assert sampling.official_segments(10.0) == [(0.0, 6.0), (4.0, 10.0)]
+    assert sampling.official_segments(20.0) == [(0.0, 6.0), (7.0, 13.0), (14.0, 20.0)]
+    plan = sampling.plan_segments(600, 60.0, 10.0)  # 60 fps capped to 30: every 2nd frame, trim 6
+    assert plan.indices[0] == 12 and np.all(np.diff(plan.indices[: plan.bounds[1]]) == 30)
+    assert len(plan.bounds) == 3
+
+
+def test_paper_resampling_is_vfr_exact() -> None:
+    frames = np.zeros((5, 8, 8, 3), np.uint8)
+    clip = make_clip(frames, 10.0)
+    clip = type(clip)(**{**clip.__dict__, "frame_times": np.array([0.0, 0.1, 0.3, 0.35, 0.45]), "end": 0.5})
+    # times 0, .04, ..., .48 -> frame on screen at each
+    np.testing.assert_array_equal(
+        sampling.resample_indices(clip, 25.0), [0, 0, 0, 1, 1, 1, 1, 1, 2, 3, 3, 3, 4]
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "passes"), [("positives/retalking__face1.mp4", True), ("negatives/liveportrait__s13.mp4", False)]
+)
+def test_klt_on_real_clips(testmedia: Path, name: str, passes: bool) -> None:
+    from .media import load_view, probe_clip
+
+    stage = MotionStage({"backend": "klt"})
+    stage.setup()
+    clip = probe_clip(testmedia / name)
+    (req,) = stage.requests(clip)
+    (res,) = stage.process([(clip, {req.name: load_view(testmedia / name, req)})])
+    assert res.error is None and res.backend == "klt"
+    assert res.passed is passes, res.scores
