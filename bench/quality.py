@@ -74,9 +74,18 @@ def sampling_cost(device: torch.device) -> list[dict[str, object]]:
         t_resize = _median_time(lambda aes=aes: resize_aesthetic(aes), device, 3)
         small = resize_aesthetic(aes)
         t_norm = _median_time(lambda small=small: aesthetic_view(small), device, 3)
-        rows.append({"file": path.name, "frames": n, "size": f"{w}x{h}", "decode_all_s": t_decode,
-                     "plan_ms": 1e3 * t_plan, "tech_gather_ms": 1e3 * t_gather, "aes_resize_ms": 1e3 * t_resize,
-                     "aes_normalise_ms": 1e3 * t_norm})
+        rows.append(
+            {
+                "file": path.name,
+                "frames": n,
+                "size": f"{w}x{h}",
+                "decode_all_s": t_decode,
+                "plan_ms": 1e3 * t_plan,
+                "tech_gather_ms": 1e3 * t_gather,
+                "aes_resize_ms": 1e3 * t_resize,
+                "aes_normalise_ms": 1e3 * t_norm,
+            }
+        )
     return rows
 
 
@@ -102,14 +111,25 @@ def main() -> None:
     flops = flops_per_clip(DOVER().eval())
     video_s = 3 * t_tech + t_aes
     sampling = sampling_cost(device)
-    rev = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    rev = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     result = {
-        "device": torch.cuda.get_device_name(device) if device.type == "cuda" else platform.processor() or platform.machine(),
-        "threads": args.threads, "torch": torch.__version__, "git": rev, "batch": args.batch,
+        "device": torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine(),
+        "threads": args.threads,
+        "torch": torch.__version__,
+        "git": rev,
+        "batch": args.batch,
         "precision": "fp16 autocast" if device.type == "cuda" else "fp32",
-        "technical_clip_s": t_tech, "aesthetic_clip_s": t_aes,
-        "technical_clips_per_s": 1 / t_tech, "aesthetic_clips_per_s": 1 / t_aes, "videos_per_s": 1 / video_s,
-        "gflops_technical_clip": flops["technical"] / 1e9, "gflops_aesthetic_clip": flops["aesthetic"] / 1e9,
+        "technical_clip_s": t_tech,
+        "aesthetic_clip_s": t_aes,
+        "technical_clips_per_s": 1 / t_tech,
+        "aesthetic_clips_per_s": 1 / t_aes,
+        "videos_per_s": 1 / video_s,
+        "gflops_technical_clip": flops["technical"] / 1e9,
+        "gflops_aesthetic_clip": flops["aesthetic"] / 1e9,
         "gflops_per_video": (3 * flops["technical"] + flops["aesthetic"]) / 1e9,
         "achieved_gflops_per_s": (3 * flops["technical"] + flops["aesthetic"]) / 1e9 / video_s,
         "sampling": sampling,
@@ -138,8 +158,11 @@ def main() -> None:
         "| file | frames | size | decode all (s) | gather | resize | normalise |",
         "|---|---:|---|---:|---:|---:|---:|",
     ]
-    md += [f"| {r['file']} | {r['frames']} | {r['size']} | {r['decode_all_s']:.2f} | {r['tech_gather_ms']:.1f} | "
-           f"{r['aes_resize_ms']:.1f} | {r['aes_normalise_ms']:.1f} |" for r in sampling]
+    md += [
+        f"| {r['file']} | {r['frames']} | {r['size']} | {r['decode_all_s']:.2f} | {r['tech_gather_ms']:.1f} | "
+        f"{r['aes_resize_ms']:.1f} | {r['aes_normalise_ms']:.1f} |"
+        for r in sampling
+    ]
     (out.with_suffix(".md")).write_text("\n".join(md) + "\n")
     print("\n".join(md))
 

@@ -50,18 +50,30 @@ class Block3D(nn.Module):
 class ConvNeXt3D(nn.Module):
     """ConvNeXt3D-T: input float32 (B, 3, T, H, W) normalised clips -> (B, 768, T/2, H/32, W/32)."""
 
-    def __init__(self, depths: tuple[int, ...] = (3, 3, 9, 3), dims: tuple[int, ...] = (96, 192, 384, 768),
-                 inflate: str = "131") -> None:
+    def __init__(
+        self,
+        depths: tuple[int, ...] = (3, 3, 9, 3),
+        dims: tuple[int, ...] = (96, 192, 384, 768),
+        inflate: str = "131",
+    ) -> None:
         super().__init__()
         self.downsample_layers = nn.ModuleList(
-            [nn.Sequential(nn.Conv3d(3, dims[0], kernel_size=(2, 4, 4), stride=(2, 4, 4)), ChannelsFirstLayerNorm(dims[0]))]
+            [
+                nn.Sequential(
+                    nn.Conv3d(3, dims[0], kernel_size=(2, 4, 4), stride=(2, 4, 4)),
+                    ChannelsFirstLayerNorm(dims[0]),
+                )
+            ]
         )
         for i in range(3):
             self.downsample_layers.append(
-                nn.Sequential(ChannelsFirstLayerNorm(dims[i]), nn.Conv3d(dims[i], dims[i + 1], (1, 2, 2), (1, 2, 2)))
+                nn.Sequential(
+                    ChannelsFirstLayerNorm(dims[i]), nn.Conv3d(dims[i], dims[i + 1], (1, 2, 2), (1, 2, 2))
+                )
             )
         self.stages = nn.ModuleList(
-            nn.Sequential(*[Block3D(dims[i], int(inflate[j % len(inflate)])) for j in range(depths[i])]) for i in range(4)
+            nn.Sequential(*[Block3D(dims[i], int(inflate[j % len(inflate)])) for j in range(depths[i])])
+            for i in range(4)
         )
         self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
         for m in self.modules():

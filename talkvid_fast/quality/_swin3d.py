@@ -91,11 +91,15 @@ def window_partition(x: torch.Tensor, window: tuple[int, ...]) -> torch.Tensor:
     return x.permute(0, 1, 3, 5, 2, 4, 6, 7).reshape(-1, window[0] * window[1] * window[2], c)
 
 
-def window_reverse(windows: torch.Tensor, window: tuple[int, ...], size: tuple[int, int, int]) -> torch.Tensor:
+def window_reverse(
+    windows: torch.Tensor, window: tuple[int, ...], size: tuple[int, int, int]
+) -> torch.Tensor:
     """windows (B*nW, N, C) -> (B, D, H, W, C)."""
     d, h, w = size
     c = windows.shape[-1]
-    x = windows.reshape(-1, d // window[0], h // window[1], w // window[2], window[0], window[1], window[2], c)
+    x = windows.reshape(
+        -1, d // window[0], h // window[1], w // window[2], window[0], window[1], window[2], c
+    )
     return x.permute(0, 1, 4, 2, 5, 3, 6, 7).reshape(-1, d, h, w, c)
 
 
@@ -161,7 +165,9 @@ class WindowAttention3D(nn.Module):
         q, k, v = qkv[0], qkv[1], qkv[2]  # (B*nW, nH, N, hd)
         attn = (q * self.scale) @ k.transpose(-2, -1)
         nw = bias.shape[0]
-        attn = (attn.reshape(-1, nw, self.num_heads, n, n) + bias.unsqueeze(0)).reshape(-1, self.num_heads, n, n)
+        attn = (attn.reshape(-1, nw, self.num_heads, n, n) + bias.unsqueeze(0)).reshape(
+            -1, self.num_heads, n, n
+        )
         attn = attn.softmax(dim=-1)
         return self.proj((attn @ v).transpose(1, 2).reshape(bw, n, c))
 
@@ -171,8 +177,14 @@ class SwinBlock3D(nn.Module):
     frag_w: torch.Tensor  #: float32 (nW, N) fragment column id
     region: torch.Tensor | None  #: float32 (nW, N) shift-mask region id (shifted blocks only)
 
-    def __init__(self, dim: int, num_heads: int, size: tuple[int, int, int], shift: tuple[int, int, int],
-                 frag_bias: bool) -> None:
+    def __init__(
+        self,
+        dim: int,
+        num_heads: int,
+        size: tuple[int, int, int],
+        shift: tuple[int, int, int],
+        frag_bias: bool,
+    ) -> None:
         super().__init__()
         self.size = size
         self.window, self.shift = stage_window(size, WINDOW, shift)
@@ -221,8 +233,15 @@ class PatchMerging(nn.Module):
 
 
 class BasicLayer(nn.Module):
-    def __init__(self, dim: int, depth: int, num_heads: int, size: tuple[int, int, int], frag_bias: bool,
-                 downsample: bool) -> None:
+    def __init__(
+        self,
+        dim: int,
+        depth: int,
+        num_heads: int,
+        size: tuple[int, int, int],
+        frag_bias: bool,
+        downsample: bool,
+    ) -> None:
         super().__init__()
         half = tuple(s // 2 for s in WINDOW)
         self.blocks = nn.ModuleList(
@@ -251,24 +270,36 @@ class PatchEmbed3D(nn.Module):
 class SwinTransformer3D(nn.Module):
     """Swin3D-T ("swin_tiny_grpb"): input float32 (B, 3, T, H, W) normalised clips -> (B, 768, T/2, H/32, W/32)."""
 
-    def __init__(self, frames: int = 32, size: int = 224, embed_dim: int = 96,
-                 depths: tuple[int, ...] = (2, 2, 6, 2), num_heads: tuple[int, ...] = (3, 6, 12, 24),
-                 frag_biases: tuple[bool, ...] = (True, True, True, False)) -> None:
+    def __init__(
+        self,
+        frames: int = 32,
+        size: int = 224,
+        embed_dim: int = 96,
+        depths: tuple[int, ...] = (2, 2, 6, 2),
+        num_heads: tuple[int, ...] = (3, 6, 12, 24),
+        frag_biases: tuple[bool, ...] = (True, True, True, False),
+    ) -> None:
         super().__init__()
         if frames % 2 or size % 32:
-            raise ValueError(f"frames must be even and size a multiple of 32; got frames={frames}, size={size}")
+            raise ValueError(
+                f"frames must be even and size a multiple of 32; got frames={frames}, size={size}"
+            )
         self.input_shape = (3, frames, size, size)
         self.patch_embed = PatchEmbed3D(embed_dim)
         self.layers = nn.ModuleList()
         for i, (depth, heads) in enumerate(zip(depths, num_heads, strict=True)):
             grid = (frames // 2, size // 4 >> i, size // 4 >> i)
-            self.layers.append(BasicLayer(embed_dim << i, depth, heads, grid, frag_biases[i], i < len(depths) - 1))
+            self.layers.append(
+                BasicLayer(embed_dim << i, depth, heads, grid, frag_biases[i], i < len(depths) - 1)
+            )
         self.norm = nn.LayerNorm(embed_dim << (len(depths) - 1))
         self.apply(_init_weights)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not torch.jit.is_tracing() and tuple(x.shape[1:]) != self.input_shape:
-            raise ValueError(f"technical clips must be (B, {', '.join(map(str, self.input_shape))}), got {tuple(x.shape)}")
+            raise ValueError(
+                f"technical clips must be (B, {', '.join(map(str, self.input_shape))}), got {tuple(x.shape)}"
+            )
         x = self.patch_embed(x)
         for layer in self.layers:
             x = layer(x)

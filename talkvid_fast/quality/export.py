@@ -30,7 +30,9 @@ DYNAMIC_AXES = {
 }
 
 
-def example_inputs(model: DOVER, tech_clips: int = 2, aes_clips: int = 1, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def example_inputs(
+    model: DOVER, tech_clips: int = 2, aes_clips: int = 1, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Random normalised inputs of the model's static clip shape: (tech (Bt,3,T,S,S), aes (Ba,3,T,S,S))."""
     g = torch.Generator().manual_seed(seed)
     shape = (3, model.config.frames, model.config.size, model.config.size)
@@ -94,7 +96,9 @@ def ort_session(path: str | Path, threads: int = 0):
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def parity(model: DOVER, path: str | Path, tech_clips: int = 2, aes_clips: int = 1, seed: int = 1) -> dict[str, float]:
+def parity(
+    model: DOVER, path: str | Path, tech_clips: int = 2, aes_clips: int = 1, seed: int = 1
+) -> dict[str, float]:
     """Runs torch and ONNX Runtime on the same random clips; returns max |difference| per output."""
     tech, aes = example_inputs(model, tech_clips, aes_clips, seed)
     with torch.inference_mode():

@@ -49,8 +49,14 @@ class DoverConfig:
 
     @staticmethod
     def tiny() -> DoverConfig:
-        return DoverConfig(swin_dim=16, swin_depths=(2, 2, 2, 2), swin_heads=(1, 2, 2, 4),
-                           conv_depths=(1, 1, 2, 1), conv_dims=(16, 32, 64, 128), head_hidden=8)
+        return DoverConfig(
+            swin_dim=16,
+            swin_depths=(2, 2, 2, 2),
+            swin_heads=(1, 2, 2, 4),
+            conv_depths=(1, 1, 2, 1),
+            conv_dims=(16, 32, 64, 128),
+            head_hidden=8,
+        )
 
 
 class DOVER(nn.Module):
@@ -97,7 +103,9 @@ def load_strict(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     own = model.state_dict()
     missing = sorted(set(own) - set(state))
     unexpected = sorted(set(state) - set(own))
-    wrong = [k for k in own if k in state and (own[k].shape != state[k].shape or own[k].dtype != state[k].dtype)]
+    wrong = [
+        k for k in own if k in state and (own[k].shape != state[k].shape or own[k].dtype != state[k].dtype)
+    ]
     if missing or unexpected or wrong:
         raise ValueError(
             f"not a DOVER state dict: {len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected "

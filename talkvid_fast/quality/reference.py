@@ -9,9 +9,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def fragments_ref(frames: np.ndarray, top: np.ndarray, left: np.ndarray, patch: int = 32,
-                  mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
-                  std: tuple[float, float, float] = (1.0, 1.0, 1.0)) -> np.ndarray:
+def fragments_ref(
+    frames: np.ndarray,
+    top: np.ndarray,
+    left: np.ndarray,
+    patch: int = 32,
+    mean: tuple[float, float, float] = (0.0, 0.0, 0.0),
+    std: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> np.ndarray:
     """frames uint8 (clips*L, H, W, 3), top/left int (clips, Fh, Fw) -> float32 (clips, 3, L, Fh*P, Fw*P).
 
     Cell (i, j) of clip c is the P x P patch at (top[c,i,j], left[c,i,j]) of each of the clip's L frames,
@@ -23,21 +28,31 @@ def fragments_ref(frames: np.ndarray, top: np.ndarray, left: np.ndarray, patch: 
         for i in range(fh):
             for j in range(fw):
                 y, x = int(top[c, i, j]), int(left[c, i, j])
-                block = frames[c * length:(c + 1) * length, y:y + patch, x:x + patch]
-                mosaic[c, :, i * patch:(i + 1) * patch, j * patch:(j + 1) * patch] = block
+                block = frames[c * length : (c + 1) * length, y : y + patch, x : x + patch]
+                mosaic[c, :, i * patch : (i + 1) * patch, j * patch : (j + 1) * patch] = block
     out = (mosaic.astype(np.float32) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
     return np.ascontiguousarray(out.transpose(0, 4, 1, 2, 3))
 
 
-def temporal_indices_ref(num_frames: int, segments: int, clip_len: int, interval: int, offsets: np.ndarray) -> list[int]:
+def temporal_indices_ref(
+    num_frames: int, segments: int, clip_len: int, interval: int, offsets: np.ndarray
+) -> list[int]:
     """Spec: `segments` equal segments; in segment k, clip_len frames at stride `interval` from
     k * (T // segments) + offsets[k]; indices modulo T."""
     seg = num_frames // segments
-    return [(k * seg + int(offsets[k]) + f * interval) % num_frames for k in range(segments) for f in range(clip_len)]
+    return [
+        (k * seg + int(offsets[k]) + f * interval) % num_frames
+        for k in range(segments)
+        for f in range(clip_len)
+    ]
 
 
-def fragment_gate_ref(size: tuple[int, int, int], window: tuple[int, int, int], shift: tuple[int, int, int],
-                      fragments: tuple[int, int, int] = (1, 7, 7)) -> np.ndarray:
+def fragment_gate_ref(
+    size: tuple[int, int, int],
+    window: tuple[int, int, int],
+    shift: tuple[int, int, int],
+    fragments: tuple[int, int, int] = (1, 7, 7),
+) -> np.ndarray:
     """Upstream `global_position_index(...).abs().sum(-1)`: int64 (nW, N, N) gate g.
 
     The (d, h, w) fragment-id grid is nearest-upsampled to the token grid `size`, rolled by -shift,
@@ -45,7 +60,9 @@ def fragment_gate_ref(size: tuple[int, int, int], window: tuple[int, int, int], 
     d, h, w = size
     grid = np.stack(np.meshgrid(*[np.arange(f) for f in fragments], indexing="ij"))  # (3, Fd, Fh, Fw)
     src = [np.floor(np.arange(n) * (f / n)).astype(np.int64) for n, f in zip(size, fragments, strict=True)]
-    coords = grid[:, src[0]][:, :, src[1]][:, :, :, src[2]].transpose(1, 2, 3, 0).astype(np.int16)  # (D, H, W, 3)
+    coords = (
+        grid[:, src[0]][:, :, src[1]][:, :, :, src[2]].transpose(1, 2, 3, 0).astype(np.int16)
+    )  # (D, H, W, 3)
     coords = np.roll(coords, (-shift[0], -shift[1], -shift[2]), axis=(0, 1, 2))
     wd, wh, ww = window
     win = coords.reshape(d // wd, wd, h // wh, wh, w // ww, ww, 3).transpose(0, 2, 4, 1, 3, 5, 6)

@@ -38,7 +38,9 @@ def clip_seed(clip_id: str) -> int:
     return int.from_bytes(hashlib.sha256(clip_id.encode("utf-8")).digest()[:8], "little")
 
 
-def temporal_indices(num_frames: int, segments: int, clip_len: int, interval: int, rng: np.random.Generator) -> np.ndarray:
+def temporal_indices(
+    num_frames: int, segments: int, clip_len: int, interval: int, rng: np.random.Generator
+) -> np.ndarray:
     """Upstream `UnifiedFrameSampler`: int64 (segments * clip_len,) frame indices, modulo num_frames.
 
     Segment i starts at (T // segments) * i plus an offset in [0, T // segments - clip_len * interval)
@@ -48,7 +50,11 @@ def temporal_indices(num_frames: int, segments: int, clip_len: int, interval: in
     tlength = num_frames // segments
     grids = tlength * np.arange(segments, dtype=np.int64)
     span = clip_len * interval
-    rnd = rng.integers(0, tlength - span, size=segments) if tlength > span else np.zeros(segments, dtype=np.int64)
+    rnd = (
+        rng.integers(0, tlength - span, size=segments)
+        if tlength > span
+        else np.zeros(segments, dtype=np.int64)
+    )
     ranges = np.arange(clip_len, dtype=np.int64)[None, :] * interval + rnd[:, None] + grids[:, None]
     return np.mod(ranges.reshape(-1), num_frames).astype(np.int64)
 
@@ -89,8 +95,10 @@ def fragment_origins(height: int, width: int, rng: np.random.Generator) -> tuple
     rnd_w = rng.integers(0, wl - PATCH, size=shape) if wl > PATCH else np.zeros(shape, dtype=np.int64)
     top = hgrid[:, None, None] + rnd_h  # (i, j, clip)
     left = wgrid[None, :, None] + rnd_w
-    return (np.ascontiguousarray(top.transpose(2, 0, 1), dtype=np.int32),
-            np.ascontiguousarray(left.transpose(2, 0, 1), dtype=np.int32))
+    return (
+        np.ascontiguousarray(top.transpose(2, 0, 1), dtype=np.int32),
+        np.ascontiguousarray(left.transpose(2, 0, 1), dtype=np.int32),
+    )
 
 
 def upscale_frames(frames: torch.Tensor, scale: float) -> torch.Tensor:
@@ -107,8 +115,10 @@ def technical_view(frames: torch.Tensor, plan: SamplingPlan) -> torch.Tensor:
     from ..native import native
 
     if frames.shape[0] != TECH_CLIPS * CLIP_LEN or tuple(frames.shape[1:]) != (plan.height, plan.width, 3):
-        raise ValueError(f"technical frames must be ({TECH_CLIPS * CLIP_LEN}, {plan.height}, {plan.width}, 3), "
-                         f"got {tuple(frames.shape)}")
+        raise ValueError(
+            f"technical frames must be ({TECH_CLIPS * CLIP_LEN}, {plan.height}, {plan.width}, 3), "
+            f"got {tuple(frames.shape)}"
+        )
     if plan.upscale is not None:
         frames = upscale_frames(frames, plan.upscale)
     h, w = frames.shape[1], frames.shape[2]

@@ -30,11 +30,21 @@ class ReferenceSet:
 
 
 REFERENCE_SETS: tuple[ReferenceSet, ...] = (
-    ReferenceSet("livevqc", 585, -0.08271628358743639, 0.03773112440064705, 0.11049705521942615, 0.07354546251945654),
-    ReferenceSet("kv1k", 1200, -0.1108095946504424, 0.04164084190730977, 0.04598554707792573, 0.08439196367381438),
-    ReferenceSet("ltest", 7186, -0.10476808999578571, 0.04416020929114356, 0.07279286091419833, 0.0888543749482265),
-    ReferenceSet("l1080p", 3573, -0.08935492533008733, 0.04157141312401202, 0.12961287230669355, 0.07570864521174059),
-    ReferenceSet("ytugc", 1147, -0.10473912158199856, 0.03982320857934691, 0.07920091803335322, 0.08053009319519222),
+    ReferenceSet(
+        "livevqc", 585, -0.08271628358743639, 0.03773112440064705, 0.11049705521942615, 0.07354546251945654
+    ),
+    ReferenceSet(
+        "kv1k", 1200, -0.1108095946504424, 0.04164084190730977, 0.04598554707792573, 0.08439196367381438
+    ),
+    ReferenceSet(
+        "ltest", 7186, -0.10476808999578571, 0.04416020929114356, 0.07279286091419833, 0.0888543749482265
+    ),
+    ReferenceSet(
+        "l1080p", 3573, -0.08935492533008733, 0.04157141312401202, 0.12961287230669355, 0.07570864521174059
+    ),
+    ReferenceSet(
+        "ytugc", 1147, -0.10473912158199856, 0.03982320857934691, 0.07920091803335322, 0.08053009319519222
+    ),
 )
 
 
@@ -47,7 +57,9 @@ def appended_zscore(x: float, n: int, mean: float, std: float) -> float:
 
 def talkvid_dover_score(aesthetic: float, sets: tuple[ReferenceSet, ...] = REFERENCE_SETS) -> float:
     """TalkVid's `dover_scores` from the aesthetic raw score A; see Note [TalkVid DOVER score]."""
-    mean_z = sum(appended_zscore(float(aesthetic), s.n, s.fragments_mean, s.fragments_std) for s in sets) / len(sets)
+    mean_z = sum(
+        appended_zscore(float(aesthetic), s.n, s.fragments_mean, s.fragments_std) for s in sets
+    ) / len(sets)
     return float(f"{mean_z:.2f}")  # the official code's float(f"{...:.2f}")
 
 

@@ -47,7 +47,9 @@ class QualityStage:
         if p["architecture"] not in ("dover", "tiny"):
             raise ValueError(f"[quality] architecture {p['architecture']!r}; allowed: dover, tiny")
         if p["architecture"] == "tiny" and p["weights"] != "random":
-            raise ValueError("[quality] architecture 'tiny' exists only for tests: use it with weights = 'random'")
+            raise ValueError(
+                "[quality] architecture 'tiny' exists only for tests: use it with weights = 'random'"
+            )
         if int(p["batch_clips"]) < 1:
             raise ValueError(f"[quality] batch_clips must be >= 1, got {p['batch_clips']}")
         self.device = pick_device(device)
@@ -101,15 +103,17 @@ class QualityStage:
                 results[k] = self._error(f"{type(exc).__name__}: {exc}")
         step = int(self.params["batch_clips"])
         for start in range(0, len(ready), step):
-            chunk = ready[start:start + step]
+            chunk = ready[start : start + step]
             try:
-                t_raw, a_raw = self._forward(torch.cat([c[1] for c in chunk]), torch.cat([c[2] for c in chunk]))
+                t_raw, a_raw = self._forward(
+                    torch.cat([c[1] for c in chunk]), torch.cat([c[2] for c in chunk])
+                )
             except RuntimeError as exc:  # e.g. out of memory: recorded on these clips, the run goes on
                 for k, _, _ in chunk:
                     results[k] = self._error(f"RuntimeError: {exc}")
                 continue
             for n, (k, _, _) in enumerate(chunk):
-                technical = float(t_raw[n * TECH_CLIPS:(n + 1) * TECH_CLIPS].mean())
+                technical = float(t_raw[n * TECH_CLIPS : (n + 1) * TECH_CLIPS].mean())
                 results[k] = self._result(technical, float(a_raw[n]))
         return [r if r is not None else self._error("not scored") for r in results]
 
@@ -127,8 +131,14 @@ class QualityStage:
     def _result(self, technical: float, aesthetic: float) -> StageResult:
         scores = clip_scores(technical, aesthetic)
         ok = scores["dover_score"] >= float(self.params["threshold"])
-        return StageResult(scores=scores, gates={"dover_score": ok}, passed=ok,
-                           failed_gate=None if ok else "dover_score", backend=self.backend, model=self.model_name)
+        return StageResult(
+            scores=scores,
+            gates={"dover_score": ok},
+            passed=ok,
+            failed_gate=None if ok else "dover_score",
+            backend=self.backend,
+            model=self.model_name,
+        )
 
     def _error(self, message: str) -> StageResult:
         return StageResult(error=message, backend=self.backend, model=self.model_name)

@@ -11,8 +11,14 @@ DOVER = register(
         name="dover",
         files=(
             # sha256 unknown here (no network to hash the release); the strict key/shape/dtype check still runs.
-            WeightFile("DOVER.pth", url="https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth"),
-            WeightFile("DOVER_plus_plus.pth", url="https://huggingface.co/teowu/DOVER/resolve/main/DOVER_plus_plus.pth"),
+            WeightFile(
+                "DOVER.pth",
+                url="https://github.com/QualityAssessment/DOVER/releases/download/v0.1.0/DOVER.pth",
+            ),
+            WeightFile(
+                "DOVER_plus_plus.pth",
+                url="https://huggingface.co/teowu/DOVER/resolve/main/DOVER_plus_plus.pth",
+            ),
         ),
         license="S-Lab License 1.0 (non-commercial)",
         description="DOVER quality model (ICCV 2023): technical Swin3D-T + aesthetic ConvNeXt3D-T",

@@ -16,8 +16,13 @@ from tests.conftest import DEVICES
 def test_native_warp_matches_reference(device: str, border: int) -> None:
     rng = np.random.default_rng(7)
     imgs = rng.integers(0, 256, (3, 41, 67, 3), dtype=np.uint8)
-    rois = [Roi(20.0, 15.0, 40.0, 0.3), Roi(60.0, 35.0, 30.0, -1.2), Roi(33.5, 20.5, 67.0, 0.0),
-            letterbox_roi(41, 67), Roi(0.0, 0.0, 90.0, 2.0)]  # the last one is mostly outside the frame
+    rois = [
+        Roi(20.0, 15.0, 40.0, 0.3),
+        Roi(60.0, 35.0, 30.0, -1.2),
+        Roi(33.5, 20.5, 67.0, 0.0),
+        letterbox_roi(41, 67),
+        Roi(0.0, 0.0, 90.0, 2.0),
+    ]  # the last one is mostly outside the frame
     out = 32
     mats = np.stack([r.matrix(out) for r in rois]).astype(np.float32)
     idx = np.array([0, 2, 1, 1, 0])

@@ -24,7 +24,11 @@ def _check_graph(path: Path, model: DOVER) -> None:
     weights = set(model.state_dict())
     extra = [int(np.prod(t.dims)) for t in graph.initializer if t.name not in weights]
     assert extra and max(extra) <= 128 * 392
-    consts = [int(np.prod(n.attribute[0].t.dims)) for n in graph.node if n.op_type == "Constant" and n.attribute[0].t.dims]
+    consts = [
+        int(np.prod(n.attribute[0].t.dims))
+        for n in graph.node
+        if n.op_type == "Constant" and n.attribute[0].t.dims
+    ]
     assert max(consts, default=0) < 100_000
     assert {"Abs", "Where", "Softmax"} <= {n.op_type for n in graph.node}
 

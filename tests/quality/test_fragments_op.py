@@ -11,7 +11,9 @@ from talkvid_fast.quality.reference import fragments_ref
 from tests.conftest import DEVICES
 
 
-def _case(seed: int, clips: int = 2, length: int = 4, h: int = 150, w: int = 170, grid: int = 3, patch: int = 16):
+def _case(
+    seed: int, clips: int = 2, length: int = 4, h: int = 150, w: int = 170, grid: int = 3, patch: int = 16
+):
     rng = np.random.default_rng(seed)
     frames = rng.integers(0, 256, (clips * length, h, w, 3), dtype=np.uint8)
     top = rng.integers(0, h - patch + 1, (clips, grid, grid)).astype(np.int32)
@@ -25,8 +27,16 @@ def test_gather_equals_reference(device: str) -> None:
     mean, std = (123.675, 116.28, 103.53), (58.395, 57.12, 57.375)
     out = torch.empty((2, 3, 4, 48, 48), dtype=torch.float32, device=device)
     stream = torch.cuda.current_stream().cuda_stream if device == "cuda" else 0
-    native().fragment_gather(torch.from_numpy(frames).to(device), torch.from_numpy(top).to(device),
-                            torch.from_numpy(left).to(device), out, mean, std, 16, stream)
+    native().fragment_gather(
+        torch.from_numpy(frames).to(device),
+        torch.from_numpy(top).to(device),
+        torch.from_numpy(left).to(device),
+        out,
+        mean,
+        std,
+        16,
+        stream,
+    )
     want = fragments_ref(frames, top, left, 16, mean, std)
     assert np.array_equal(out.cpu().numpy(), want)
 
@@ -36,7 +46,9 @@ def test_gather_raw_values_and_edges() -> None:
     top[:] = 32  # last valid row origin
     left[0, 0, 0] = 16
     out = torch.empty((2, 3, 4, 64, 64), dtype=torch.float32)
-    native().fragment_gather(torch.from_numpy(frames), torch.from_numpy(top), torch.from_numpy(left), out, patch=32)
+    native().fragment_gather(
+        torch.from_numpy(frames), torch.from_numpy(top), torch.from_numpy(left), out, patch=32
+    )
     assert np.array_equal(out.numpy(), fragments_ref(frames, top, left, 32))
 
 

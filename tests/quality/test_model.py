@@ -49,8 +49,10 @@ def test_strict_load_roundtrip_from_file(tmp_path: Path) -> None:
     """torch.load(weights_only=True) + strict load (the tiny config keeps the file small; same code path)."""
     model = DOVER(DoverConfig.tiny())
     g = torch.Generator().manual_seed(1)
-    state = {k: (torch.randn(v.shape, generator=g) if v.is_floating_point() else v.clone())
-             for k, v in model.state_dict().items()}
+    state = {
+        k: (torch.randn(v.shape, generator=g) if v.is_floating_point() else v.clone())
+        for k, v in model.state_dict().items()
+    }
     path = tmp_path / "DOVER.pth"
     torch.save(state, path)
     loaded = build_dover(path, DoverConfig.tiny())
@@ -83,9 +85,14 @@ def _block(dover: DOVER, layer: int, block: int) -> SwinBlock3D:
 
 # Gate values measured upstream (models.md §1.3): (stage, shifted) -> set of g values.
 EXPECTED_GATES = {
-    (0, False): {0, 1, 2}, (0, True): {0, 1, 2, 6, 7, 12},
-    (1, False): {0, 1, 2, 3, 4}, (1, True): {0, 1, 2, 3, 4, 6, 7, 8, 12},
-    (2, False): set(range(7)), (2, True): set(range(13)), (3, False): set(range(13)), (3, True): set(range(13)),
+    (0, False): {0, 1, 2},
+    (0, True): {0, 1, 2, 6, 7, 12},
+    (1, False): {0, 1, 2, 3, 4},
+    (1, True): {0, 1, 2, 3, 4, 6, 7, 8, 12},
+    (2, False): set(range(7)),
+    (2, True): set(range(13)),
+    (3, False): set(range(13)),
+    (3, True): set(range(13)),
 }
 
 

@@ -23,7 +23,9 @@ def _drawn_offsets(clip_id: str, num_frames: int, height: int, width: int):
     return t_off, a_off, rh, rw
 
 
-@pytest.mark.parametrize(("num_frames", "height", "width"), [(300, 1080, 1920), (200, 512, 512), (40, 720, 406), (7, 180, 320)])
+@pytest.mark.parametrize(
+    ("num_frames", "height", "width"), [(300, 1080, 1920), (200, 512, 512), (40, 720, 406), (7, 180, 320)]
+)
 def test_plan_matches_spec(num_frames: int, height: int, width: int) -> None:
     clip_id = f"vid{num_frames}-scene2"
     plan = S.make_plan(clip_id, num_frames, height, width)
@@ -68,7 +70,7 @@ def test_small_frames_upscaled_with_grid_from_source_size() -> None:
     assert up.shape == (96, 223, 298, 3) and up.dtype == torch.uint8
     # upstream: bilinear on v / 255 of the (C, T, H, W) video, * 255, truncated to uint8
     video = frames.permute(3, 0, 1, 2)
-    ref = (torch.nn.functional.interpolate(video / 255.0, scale_factor=plan.upscale, mode="bilinear") * 255.0)
+    ref = torch.nn.functional.interpolate(video / 255.0, scale_factor=plan.upscale, mode="bilinear") * 255.0
     assert torch.equal(up.permute(3, 0, 1, 2), ref.type_as(video))
     view = S.technical_view(frames, plan)
     want = fragments_ref(up.numpy(), plan.top, plan.left, 32, S.MEAN, S.STD)
@@ -101,16 +103,24 @@ def test_aesthetic_resize_matches_antialiased_reference() -> None:
         assert np.abs(got - ref).max() <= 0.5 + 5e-3  # rounding of the float32 result only
         assert (got != np.round(ref)).mean() < 2e-2  # only near-ties (x.5 in float64) may round either way
     # antialiasing matters: plain bilinear differs on a downscale
-    plain = torch.nn.functional.interpolate(torch.from_numpy(frames).permute(0, 3, 1, 2).float(), size=(224, 224),
-                                            mode="bilinear", align_corners=False)
-    assert not torch.equal(plain.round().to(torch.uint8).permute(0, 2, 3, 1), S.resize_aesthetic(torch.from_numpy(frames)))
+    plain = torch.nn.functional.interpolate(
+        torch.from_numpy(frames).permute(0, 3, 1, 2).float(),
+        size=(224, 224),
+        mode="bilinear",
+        align_corners=False,
+    )
+    assert not torch.equal(
+        plain.round().to(torch.uint8).permute(0, 2, 3, 1), S.resize_aesthetic(torch.from_numpy(frames))
+    )
 
 
 def test_aesthetic_view_normalises() -> None:
     frames = torch.from_numpy(np.random.default_rng(3).integers(0, 256, (32, 224, 224, 3), dtype=np.uint8))
     view = S.aesthetic_view(frames)
     assert view.shape == (1, 3, 32, 224, 224)
-    want = (frames.numpy().astype(np.float32) - np.asarray(S.MEAN, np.float32)) / np.asarray(S.STD, np.float32)
+    want = (frames.numpy().astype(np.float32) - np.asarray(S.MEAN, np.float32)) / np.asarray(
+        S.STD, np.float32
+    )
     assert np.array_equal(view[0].numpy(), want.transpose(3, 0, 1, 2))
     resized = S.aesthetic_view(torch.zeros(32, 100, 120, 3, dtype=torch.uint8))
     assert resized.shape == (1, 3, 32, 224, 224)

@@ -33,9 +33,13 @@ def test_unrounded_value_at_zero() -> None:
 
 
 def test_reference_statistics_match_models_md() -> None:
-    doc = {"livevqc": (585, -0.08271628, 0.03773112), "kv1k": (1200, -0.11080959, 0.04164084),
-           "ltest": (7186, -0.10476809, 0.04416021), "l1080p": (3573, -0.08935493, 0.04157141),
-           "ytugc": (1147, -0.10473912, 0.03982321)}
+    doc = {
+        "livevqc": (585, -0.08271628, 0.03773112),
+        "kv1k": (1200, -0.11080959, 0.04164084),
+        "ltest": (7186, -0.10476809, 0.04416021),
+        "l1080p": (3573, -0.08935493, 0.04157141),
+        "ytugc": (1147, -0.10473912, 0.03982321),
+    }
     assert [s.name for s in REFERENCE_SETS] == list(doc)
     for s in REFERENCE_SETS:
         n, mu, sd = doc[s.name]

@@ -21,10 +21,28 @@ TINY = {"weights": "random", "architecture": "tiny"}
 
 def _clip(path: Path, frames: np.ndarray, fps: float, scene: int = 1) -> Clip:
     n, h, w, _ = frames.shape
-    src = SourceInfo(source_id=path.stem, path=str(path), duration=n / fps, width=w, height=h, fps=fps,
-                     num_frames=n, rotation=0, video_codec="h264", audio_codec=None)
-    return Clip(clip_id=f"{path.stem}-scene{scene}", source=src, scene_index=scene, start=0.0, end=n / fps,
-                start_frame=0, end_frame=n, frame_times=np.arange(n) / fps)
+    src = SourceInfo(
+        source_id=path.stem,
+        path=str(path),
+        duration=n / fps,
+        width=w,
+        height=h,
+        fps=fps,
+        num_frames=n,
+        rotation=0,
+        video_codec="h264",
+        audio_codec=None,
+    )
+    return Clip(
+        clip_id=f"{path.stem}-scene{scene}",
+        source=src,
+        scene_index=scene,
+        start=0.0,
+        end=n / fps,
+        start_frame=0,
+        end_frame=n,
+        frame_times=np.arange(n) / fps,
+    )
 
 
 def _deliver(frames: np.ndarray, requests: list[FrameRequest]) -> dict[str, torch.Tensor]:
@@ -42,7 +60,10 @@ def _deliver(frames: np.ndarray, requests: list[FrameRequest]) -> dict[str, torc
 @pytest.fixture(scope="module")
 def media(testmedia: Path) -> list[tuple[Clip, np.ndarray]]:
     out = []
-    for name, fps in (("positives/liveportrait__d18.mp4", 30.0), ("negatives/dover__FEQ-gdkTN4Q_000008_000018.mp4", 10.0)):
+    for name, fps in (
+        ("positives/liveportrait__d18.mp4", 30.0),
+        ("negatives/dover__FEQ-gdkTN4Q_000008_000018.mp4", 10.0),
+    ):
         frames = decode_rgb(testmedia / name)
         out.append((_clip(testmedia / name, frames, fps), frames))
     return out
@@ -58,8 +79,16 @@ def test_missing_weights_raise_with_fetch_command(tmp_path: Path, monkeypatch: p
         QualityStage({"weights": "DOVER_plus_plus.pth"}).setup()
 
 
-@pytest.mark.parametrize("params", [{"weights": "dover.pt"}, {"architecture": "tiny"}, {"batch": 3},
-                                    {"batch_clips": 0}, {"precision": "int8"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"weights": "dover.pt"},
+        {"architecture": "tiny"},
+        {"batch": 3},
+        {"batch_clips": 0},
+        {"precision": "int8"},
+    ],
+)
 def test_bad_params_are_rejected(params: dict) -> None:
     with pytest.raises(ValueError, match=r"allowed|only for tests|>= 1"):
         QualityStage(params).setup()

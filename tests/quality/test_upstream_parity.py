@@ -41,8 +41,14 @@ def _stub_modules() -> None:
         layers.DropPath = lambda *a, **k: torch.nn.Identity()  # type: ignore[attr-defined]
         registry = types.ModuleType("timm.models.registry")
         registry.register_model = lambda f: f  # type: ignore[attr-defined]
-        sys.modules.update({"timm": types.ModuleType("timm"), "timm.models": types.ModuleType("timm.models"),
-                            "timm.models.layers": layers, "timm.models.registry": registry})
+        sys.modules.update(
+            {
+                "timm": types.ModuleType("timm"),
+                "timm.models": types.ModuleType("timm.models"),
+                "timm.models.layers": layers,
+                "timm.models.registry": registry,
+            }
+        )
 
 
 def _load(name: str) -> types.ModuleType:
@@ -59,13 +65,17 @@ def test_backbones_equal_upstream_bit_for_bit() -> None:
     up_swin, up_conv = _load("swin_backbone"), _load("conv_backbone")
     torch.manual_seed(0)
     ours = DOVER().eval()
-    state = {k: (torch.randn_like(v) * 0.05 if v.is_floating_point() else v) for k, v in ours.state_dict().items()}
+    state = {
+        k: (torch.randn_like(v) * 0.05 if v.is_floating_point() else v) for k, v in ours.state_dict().items()
+    }
     ours.load_state_dict(state)
     tech = up_swin.SwinTransformer3D(use_checkpoint=False)
     tech.eval()
     aes = up_conv.convnext_3d_tiny(pretrained=False).eval()
     for prefix, module in (("technical_backbone.", tech), ("aesthetic_backbone.", aes)):
-        module.load_state_dict({k[len(prefix):]: v for k, v in state.items() if k.startswith(prefix)}, strict=True)
+        module.load_state_dict(
+            {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}, strict=True
+        )
     x = torch.randn(1, 3, 32, 224, 224, generator=torch.Generator().manual_seed(1))
     with torch.inference_mode():
         assert torch.equal(tech(x), ours.technical_backbone(x))
