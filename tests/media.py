@@ -73,3 +73,31 @@ def write_video(
             for packet in astream.encode(None):
                 out.mux(packet)
     return path
+
+
+def make_clip(
+    clip_id: str,
+    width: int,
+    height: int,
+    fps: float,
+    times: np.ndarray,
+    path: str = "",
+    start_frame: int = 0,
+    scene: int = 1,
+) -> Any:
+    """A Clip over frames at `times` (seconds, float64 (N,)) of a source of that size, for stage tests."""
+    from talkvid_fast.clips import Clip, SourceInfo
+
+    n = len(times)
+    end = float(times[-1] + 1 / fps)
+    source = SourceInfo(clip_id.split("-scene")[0], path, end, width, height, fps, n, 0, "h264", None)
+    return Clip(
+        clip_id,
+        source,
+        scene,
+        float(times[0]),
+        end,
+        start_frame,
+        start_frame + n,
+        np.asarray(times, np.float64),
+    )

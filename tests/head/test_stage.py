@@ -8,16 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from talkvid_fast.clips import Clip, SourceInfo
+from talkvid_fast.clips import Clip
 from talkvid_fast.head.stage import HeadStage, sample_indices
 from talkvid_fast.profile import load_profile
 from talkvid_fast.stages._api import StageUnavailable
+from tests.media import make_clip
 
 
 def _clip(n: int, fps: float, times: np.ndarray | None = None, start_frame: int = 0) -> Clip:
     t = np.arange(n) / fps if times is None else times
-    src = SourceInfo("s", "s.mp4", float(t[-1] + 1 / fps), 64, 48, fps, n, 0, "h264", None)
-    return Clip("s-scene1", src, 1, float(t[0]), float(t[-1] + 1 / fps), start_frame, start_frame + n, t)
+    clip: Clip = make_clip("s-scene1", 64, 48, fps, t, "s.mp4", start_frame)
+    return clip
 
 
 def test_official_sampling_truncates_fps() -> None:
@@ -70,8 +71,7 @@ def _real_clip(path: Path) -> tuple[Clip, np.ndarray]:
     t = np.asarray(times) - times[0]
     n, h, w, _ = np.shape(frames)
     fps = n / (t[-1] + (t[1] - t[0]))
-    src = SourceInfo(path.stem, str(path), float(t[-1] + 1 / fps), w, h, fps, n, 0, "h264", None)
-    return Clip(f"{path.stem}-scene1", src, 1, 0.0, src.duration, 0, n, t), np.stack(frames)
+    return make_clip(f"{path.stem}-scene1", w, h, fps, t, str(path)), np.stack(frames)
 
 
 def test_stage_end_to_end_on_real_clips(testmedia: Path, facemesh_dir: Path) -> None:

@@ -6,27 +6,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from talkvid_fast.clips import Clip, SourceInfo
+from talkvid_fast.clips import Clip
 from talkvid_fast.stages import FrameRequest
+from tests import media
 
 
 def make_clip(frames: np.ndarray, fps: float, clip_id: str = "synthetic-scene1", path: str = "") -> Clip:
     """A clip covering all of `frames` (uint8 (N, H, W, 3)), constant frame rate."""
     n, h, w = frames.shape[:3]
-    source = SourceInfo(
-        source_id=clip_id.split("-scene")[0],
-        path=path,
-        duration=n / fps,
-        width=w,
-        height=h,
-        fps=fps,
-        num_frames=n,
-        rotation=0,
-        video_codec="rawvideo",
-        audio_codec=None,
-    )
-    times = np.arange(n, dtype=np.float64) / fps
-    return Clip(clip_id, source, 1, 0.0, n / fps, 0, n, times)
+    clip: Clip = media.make_clip(clip_id, w, h, fps, np.arange(n, dtype=np.float64) / fps, path)
+    return clip
 
 
 def deliver(frames: np.ndarray, request: FrameRequest) -> torch.Tensor:

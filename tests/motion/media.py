@@ -8,8 +8,9 @@ import av
 import numpy as np
 import torch
 
-from talkvid_fast.clips import Clip, SourceInfo
+from talkvid_fast.clips import Clip
 from talkvid_fast.stages import FrameRequest
+from tests.media import make_clip
 
 from .helpers import deliver
 
@@ -25,9 +26,8 @@ def probe_clip(path: Path) -> Clip:
     t = np.array(times) - times[0]
     n = len(t)
     fps = (n - 1) / t[-1] if n > 1 and t[-1] > 0 else 25.0
-    duration = float(t[-1] + 1 / fps)
-    source = SourceInfo(path.stem, str(path), duration, w, h, fps, n, 0, "h264", None)
-    return Clip(f"{path.stem}-scene1", source, 1, 0.0, duration, 0, n, t)
+    clip: Clip = make_clip(f"{path.stem}-scene1", w, h, fps, t, str(path))
+    return clip
 
 
 def load_view(path: Path, request: FrameRequest) -> torch.Tensor:

@@ -9,40 +9,21 @@ import numpy as np
 import pytest
 import torch
 
-from talkvid_fast.clips import Clip, SourceInfo
+from talkvid_fast.clips import Clip
 from talkvid_fast.quality.sampling import resize_aesthetic
 from talkvid_fast.quality.stage import AES_VIEW, TECH_VIEW, QualityStage
 from talkvid_fast.stages._api import FrameRequest, StageUnavailable
 from talkvid_fast.weights import WeightsMissing
 from tests.conftest import decode_rgb
+from tests.media import make_clip
 
 TINY = {"weights": "random", "architecture": "tiny"}
 
 
 def _clip(path: Path, frames: np.ndarray, fps: float, scene: int = 1) -> Clip:
     n, h, w, _ = frames.shape
-    src = SourceInfo(
-        source_id=path.stem,
-        path=str(path),
-        duration=n / fps,
-        width=w,
-        height=h,
-        fps=fps,
-        num_frames=n,
-        rotation=0,
-        video_codec="h264",
-        audio_codec=None,
-    )
-    return Clip(
-        clip_id=f"{path.stem}-scene{scene}",
-        source=src,
-        scene_index=scene,
-        start=0.0,
-        end=n / fps,
-        start_frame=0,
-        end_frame=n,
-        frame_times=np.arange(n) / fps,
-    )
+    clip: Clip = make_clip(f"{path.stem}-scene{scene}", w, h, fps, np.arange(n) / fps, str(path), scene=scene)
+    return clip
 
 
 def _deliver(frames: np.ndarray, requests: list[FrameRequest]) -> dict[str, torch.Tensor]:
