@@ -33,9 +33,14 @@ def summarize(journal: Journal, unavailable: dict[str, str], wall_seconds: float
 
     clip_failures = Counter(c["first_failed_gate"] for c in clips if c["first_failed_gate"])
     stage_seconds: Counter[str] = Counter()
+    stage_inputs: Counter[str] = Counter()
     for s in ok:
         stage_seconds.update(s.get("timings", {}))
-    rtf = {k: round(seconds_in / v, 2) for k, v in stage_seconds.items() if v > 0}
+        stage_inputs.update(s.get("stage_input_seconds", {}))
+    # RTF of a stage: seconds of video it consumed (whole sources for segment, clips for filters) / its wall time
+    rtf = {
+        k: round(stage_inputs[k] / v, 2) for k, v in stage_seconds.items() if v > 0 and stage_inputs[k] > 0
+    }
     return {
         "sources": len(sources),
         "sources_ok": len(ok),

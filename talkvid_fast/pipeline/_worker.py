@@ -67,6 +67,8 @@ class Worker:
         src["decoder"] = decoder.name
         src["scenes"] = len(seg.scenes)
         timings = {"segment": seg.seconds, "decode_scan": seg.scan.decode_seconds}
+        # seconds of video each stage consumed: RTF per stage = these / the stage's wall seconds
+        inputs = {"segment": seg.source.duration, "decode_scan": seg.source.duration}
         records = {
             v.clip.clip_id: clip_record(v, cfg.profile.name, cfg.segment.detector) for v in seg.verdicts
         }
@@ -75,7 +77,7 @@ class Worker:
                 add_stage_not_run(rec, name, reason)
         alive = [v.clip for v in seg.verdicts if v.passed]
         for i in range(0, len(alive), max(1, cfg.clip_batch)):
-            self._filter_batch(decoder, seg.scan.pts, alive[i : i + cfg.clip_batch], records, timings)
+            self._filter_batch(decoder, seg.scan.pts, alive[i : i + cfg.clip_batch], records, timings, inputs)
         if "export" in cfg.stages:
             t = time.perf_counter()
             folder = cfg.output / "clips" / _safe(seg.source.source_id)
@@ -83,6 +85,7 @@ class Worker:
                 rec = records[clip.clip_id]
                 if rec["passed"]:
                     exported = export_clip(decoder, seg.scan.pts, clip, folder, cfg.export)
+                    inputs["export"] = inputs.get("export", 0.0) + clip.duration
                     rec["export"] = {
                         **exported.__dict__,
                         "video_path": _rel(exported.video_path, cfg.output),
@@ -92,7 +95,9 @@ class Worker:
                     }
             timings["export"] = time.perf_counter() - t
         timings["total"] = time.perf_counter() - started
+        inputs["total"] = seg.source.duration
         src["timings"] = {k: round(v, 4) for k, v in timings.items()}
+        src["stage_input_seconds"] = {k: round(v, 4) for k, v in inputs.items()}
         return src, list(records.values())
 
     def _filter_batch(
@@ -102,6 +107,7 @@ class Worker:
         clips: list[Clip],
         records: dict[str, dict[str, Any]],
         timings: dict[str, float],
+        inputs: dict[str, float],
     ) -> None:
         work = []
         for clip in clips:
@@ -114,6 +120,7 @@ class Worker:
                     )
         views, seconds = gather_views(decoder, pts, work)
         timings["decode_views"] = timings.get("decode_views", 0.0) + seconds
+        inputs["decode_views"] = inputs.get("decode_views", 0.0) + sum(c.duration for c in clips)
         for name, stage in self.stages.items():
             todo = [
                 c for c in clips if (c.clip_id, name) in views and name not in records[c.clip_id]["stages"]
@@ -130,6 +137,7 @@ class Worker:
                 results = [StageResult(error=f"{type(exc).__name__}: {exc}") for _ in todo]
             seconds = time.perf_counter() - t
             timings[name] = timings.get(name, 0.0) + seconds
+            inputs[name] = inputs.get(name, 0.0) + sum(c.duration for c in todo)
             for clip, result in zip(todo, results, strict=True):
                 add_stage_result(records[clip.clip_id], name, result, seconds / len(todo))
 
