@@ -22,15 +22,16 @@ DECODERS = ("auto", "pyav", "nvdec")
 
 
 def open_decoder(path: str, decoder: str = "auto", device: str = "cpu") -> VideoDecoder:
-    """Opens `path` with the named decoder; `auto` picks NVDEC on CUDA devices when available, else PyAV."""
+    """Opens `path`: `nvdec` on a CUDA device, `pyav` on the CPU; `auto` tries NVDEC on CUDA devices and falls
+    back to PyAV when NVDEC cannot decode the source (the decoder's `name` says which ran)."""
     if decoder not in DECODERS:
         raise ValueError(f"unknown decoder {decoder!r}; allowed: {', '.join(DECODERS)}")
     if decoder == "nvdec" or (decoder == "auto" and device.startswith("cuda")):
+        from ._nvdec import NvdecDecoder, NvdecUnsupported
+
         try:
-            from ._nvdec import NvdecDecoder
-        except ImportError as exc:
-            if decoder == "nvdec":
-                raise ValueError(f"decoder 'nvdec' needs PyNvVideoCodec and a CUDA GPU ({exc})") from exc
-        else:
             return NvdecDecoder(path, device)
+        except NvdecUnsupported:
+            if decoder == "nvdec":
+                raise
     return PyAVDecoder(path)

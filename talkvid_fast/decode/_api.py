@@ -44,6 +44,9 @@ class VideoMetadata:
     audio_codec: str | None
     audio_sample_rate: int | None
     pix_fmt: str
+    time_base: float = 0.0  #: seconds per pts tick of the video stream
+    color_matrix: int = 601  #: YUV->RGB matrix (601 or 709), FFmpeg's choice for this stream
+    full_range: bool = False  #: JPEG (0-255) range instead of video (16-235) range
 
     @property
     def width(self) -> int:

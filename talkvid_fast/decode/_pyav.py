@@ -82,6 +82,9 @@ def probe(path: str) -> VideoMetadata:
             audio_codec=audio.codec_context.name if audio is not None else None,
             audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
             pix_fmt=stream.codec_context.pix_fmt or "",
+            time_base=float(stream.time_base or 0),
+            color_matrix=709 if stream.codec_context.colorspace == 1 else 601,  # FFmpeg: unspecified -> BT.601
+            full_range=stream.codec_context.color_range == 2,
         )
     finally:
         container.close()
@@ -119,6 +122,7 @@ class PyAVDecoder:
             raise DecodeError("corrupt", f"{self._path}: decoding failed ({exc})") from exc
 
     def scan(self, small_width: int, consumer: ScanConsumer) -> ScanResult:
+        self._container.seek(0)  # a scan always covers the whole source
         started = time.perf_counter()
         times: list[float] = []
         pts: list[int] = []
