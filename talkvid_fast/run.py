@@ -41,6 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stages", default="all", help=f"'all' or a comma list of {', '.join(ALL_STAGES)}")
     p.add_argument("--gpus", type=int, default=0, help="GPUs to use, one worker each (0 = CPU only)")
     p.add_argument("--workers", type=int, default=1, help="CPU worker processes (default 1)")
+    p.add_argument(
+        "--ray",
+        default=None,
+        metavar="ADDRESS",
+        help="run the workers as Ray actors: a cluster address, 'auto' (the cluster this node is in) "
+        "or 'local' (a private Ray on this machine); with --gpus N, N actors of one GPU each",
+    )
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda with --gpus, else cpu)")
     p.add_argument("--decoder", default="auto", choices=("auto", "pyav", "nvdec"))
     p.add_argument("--clip-batch", type=int, default=8, help="clips decoded and scored together (default 8)")
@@ -82,9 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.gpus < 0 or args.workers < 1 or args.clip_batch < 1:
             raise ValueError("--gpus must be >= 0, --workers >= 1 and --clip-batch >= 1")
-        devices = gpu_devices(args.gpus)
+        # on a Ray cluster the GPUs live on other nodes: Ray places the actors, we only count them
+        devices = ([f"cuda:{i}" for i in range(args.gpus)] or None) if args.ray else gpu_devices(args.gpus)
         device = args.device or ("cuda" if args.gpus else "cpu")
-        pick_device(device)
+        if not args.ray:
+            pick_device(device)
         profile = load_profile(args.profile)
         stages = parse_stages(args.stages)
         output = Path(args.output)
@@ -108,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             config,
             inputs,
             devices=devices,
+            ray_address=args.ray,
             workers=args.workers,
             fresh=args.fresh,
             progress=not args.no_progress and sys.stderr.isatty(),

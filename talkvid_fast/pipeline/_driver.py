@@ -69,6 +69,7 @@ def run_sources(
     inputs: list[dict[str, Any]],
     workers: int = 1,
     devices: list[str] | None = None,
+    ray_address: str | None = None,
     fresh: bool = False,
     progress: bool = True,
     on_commit: Callable[[str], None] | None = None,
@@ -93,7 +94,12 @@ def run_sources(
 
     bar = tqdm(total=len(todo), unit="source", disable=not progress, dynamic_ncols=True)
     with logging_redirect_tqdm():
-        if devices:
+        if ray_address:
+            from ._ray import run_ray
+
+            actors = len(devices) if devices else workers
+            unavailable = run_ray(config, todo, ray_address, actors, bool(devices), commit, bar)
+        elif devices:
             unavailable = _run_pool(config, todo, len(devices), commit, bar, devices)
         elif workers <= 1:
             worker = Worker(config)
