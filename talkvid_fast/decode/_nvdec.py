@@ -81,7 +81,9 @@ class NvdecDecoder:
         h, w = self.metadata.coded_height, self.metadata.coded_width
         y = nv12[:h]
         uv = nv12[h : h + (h + 1) // 2].unflatten(1, (-1, 2))[:, : (w + 1) // 2]
-        return yuv420_to_rgb(y, uv=uv, size=size, matrix=self.metadata.color_matrix, full_range=self.metadata.full_range)
+        return yuv420_to_rgb(
+            y, uv=uv, size=size, matrix=self.metadata.color_matrix, full_range=self.metadata.full_range
+        )
 
     def scan(self, small_width: int, consumer: ScanConsumer) -> ScanResult:
         started = time.perf_counter()

@@ -83,7 +83,9 @@ def probe(path: str) -> VideoMetadata:
             audio_sample_rate=audio.codec_context.sample_rate if audio is not None else None,
             pix_fmt=stream.codec_context.pix_fmt or "",
             time_base=float(stream.time_base or 0),
-            color_matrix=709 if stream.codec_context.colorspace == 1 else 601,  # FFmpeg: unspecified -> BT.601
+            color_matrix=709
+            if stream.codec_context.colorspace == 1
+            else 601,  # FFmpeg: unspecified -> BT.601
             full_range=stream.codec_context.color_range == 2,
         )
     finally:
