@@ -1,4 +1,5 @@
-"""Motion-stage benchmark: windows/s and RTF of the `klt` tracker and of CoTracker3 (random weights) on CPU.
+"""Motion-stage benchmark: windows/s and RTF of the `klt` tracker and of CoTracker3 (random weights) on CPU
+(and of the Numba CUDA `klt` tracker when CUDA is present).
 
 RTF = seconds of video covered / wall seconds. A `paper` window advances 8 frames at 25 fps = 0.32 s of
 video, so RTF = windows/s x 0.32 (the 8-frame overlap is counted once). FLOPs per window come from
@@ -64,7 +65,7 @@ def bench_klt(clip: Path | None, windows: int) -> dict[str, object]:
     klt.track_windows(gray, starts, 16, pts)
     wall = time.perf_counter() - t0
     wps = len(starts) / wall
-    return {
+    result: dict[str, object] = {
         "backend": "klt (OpenCV pyramidal LK, fwd+bwd)",
         "source": source,
         "frame_size": list(gray.shape[1:]),
@@ -73,6 +74,33 @@ def bench_klt(clip: Path | None, windows: int) -> dict[str, object]:
         "windows_per_s": wps,
         "rtf": wps * SECONDS_PER_WINDOW,
         "note": "tracking only (frames already decoded and resized)",
+    }
+    if torch.cuda.is_available():
+        result["cuda"] = bench_klt_cuda(frames, starts, pts)
+    return result
+
+
+def bench_klt_cuda(frames: np.ndarray, starts: np.ndarray, pts: np.ndarray) -> dict[str, object]:
+    """The Numba CUDA tracker on frames already in GPU memory (luma + pyramid + tracking + sync)."""
+    from talkvid_fast.motion import klt_cuda
+
+    dev = torch.from_numpy(frames).cuda()
+    klt_cuda.track_windows_cuda(dev, starts, 16, pts)  # compiles the kernels
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        klt_cuda.track_windows_cuda(dev, starts, 16, pts)
+        torch.cuda.synchronize()
+        times.append(time.perf_counter() - t0)
+    wall = float(np.median(times))
+    wps = len(starts) / wall
+    return {
+        "backend": "klt (Numba CUDA pyramidal LK, fwd+bwd)",
+        "gpu": torch.cuda.get_device_name(),
+        "seconds": wall,
+        "windows_per_s": wps,
+        "rtf": wps * SECONDS_PER_WINDOW,
     }
 
 
@@ -147,6 +175,9 @@ def main() -> int:
         "|---|---:|---:|---:|---|",
         f"| klt | {k['windows_per_s']:.2f} | {k['rtf']:.2f} | - | {k['source']}, {k['frame_size']} |",
     ]
+    kc = k.get("cuda")
+    if isinstance(kc, dict):
+        lines.append(f"| klt, Numba CUDA | {kc['windows_per_s']:.2f} | {kc['rtf']:.2f} | - | {kc['gpu']} |")
     ct = result.get("cotracker_paper_window")
     if isinstance(ct, dict):
         lines.append(

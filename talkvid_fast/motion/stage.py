@@ -1,7 +1,8 @@
 """Stage 2b: the motion filter (spec.md), `paper` stability ratio or `official` CoTracker ratio.
 
 Note [Motion backends]: `cotracker` runs CoTracker3 (our module, official weights); `klt` runs the
-weight-free Lucas-Kanade tracker (klt.py) and can only compute the `paper` ratio; `auto` takes cotracker
+weight-free Lucas-Kanade tracker (OpenCV, klt.py, on a CPU stage; our Numba CUDA kernels, klt_cuda.py, on
+the frames in GPU memory on a CUDA stage) and can only compute the `paper` ratio; `auto` takes cotracker
 when its weights are in the cache, else klt. Every record names the tracker that produced it
 (`StageResult.backend`: "klt" or "cotracker3-<model>-torch-<device>"), so a klt ratio is never taken for
 CoTracker's. Missing weights with backend = cotracker (or method = official) raise StageUnavailable with
@@ -60,13 +61,13 @@ class MotionStage:
         p = self.params
         kind = "offline" if p.method == "official" else p.model
         if p.backend == "klt":
-            self.backend = "klt"
+            self._use_klt()
             return
         try:
             path = locate(COTRACKER, CHECKPOINTS[kind])
         except WeightsMissing:
             if p.backend == "auto" and p.method == "paper":
-                self.backend = "klt"
+                self._use_klt()
                 return
             raise
         try:
@@ -75,6 +76,11 @@ class MotionStage:
         except (RuntimeError, ValueError) as exc:
             raise StageUnavailable(f"cannot load {path}: {exc}", "delete it and fetch it again") from exc
         self.backend, self.model_id = "cotracker", f"{path.name}:{sha256_of(path)[:12]}"
+
+    def _use_klt(self) -> None:
+        # the record says `klt` either way; `model` names the implementation (Note [KLT on CUDA])
+        self.backend = "klt"
+        self.model_id = "lk-numba-cuda" if self.device.type == "cuda" else "lk-opencv"
 
     @property
     def label(self) -> str:
@@ -153,16 +159,21 @@ class MotionStage:
             )
         return [r if r is not None else StageResult(error="not scored", backend=self.label) for r in results]
 
-    def _track_klt(self, frames: torch.Tensor, plan: sampling.WindowPlan) -> tuple[np.ndarray, np.ndarray]:
+    def _track_klt(self, frames: torch.Tensor, plan: sampling.WindowPlan) -> tuple[Any, Any]:
+        """OpenCV on the host for a CPU stage; the Numba CUDA kernels on the frames in place for a CUDA one."""
         p = self.params
-        gray = _klt.to_gray(frames.cpu().numpy())
-        pts = sampling.paper_grid(gray.shape[1], gray.shape[2], p.crop, p.grid)
+        pts = sampling.paper_grid(frames.shape[1], frames.shape[2], p.crop, p.grid)
         kp = _klt.KltParams(
             win_size=p.klt_win_size,
             max_level=p.klt_max_level,
             max_fb_error=p.klt_max_fb_error,
             min_eig_threshold=p.klt_min_eig,
         )
+        if self.device.type == "cuda":
+            from . import klt_cuda
+
+            return klt_cuda.track_windows_cuda(frames, plan.starts, plan.length, pts, kp)
+        gray = _klt.to_gray(frames.cpu().numpy())
         return _klt.track_windows(gray, plan.starts, plan.length, pts, kp)
 
     @torch.inference_mode()
