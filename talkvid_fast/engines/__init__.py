@@ -3,11 +3,30 @@
 Note [Engines]: every model is a torch module written to export cleanly (static shapes except the batch,
 TensorRT-supported ops). `export_onnx` writes the ONNX file that TensorRT builds from and that ONNX Runtime
 runs on CPU; tests compare ONNX Runtime with torch. Each clip record names the engine that scored it.
+`python -m talkvid_fast.engines build` exports and builds TensorRT engines from `engines/*.toml` (Note [Engine
+spec schema], Note [Engine cache]); `select_runtime` picks TensorRT, torch CUDA or CPU (Note [Runtime selection]).
 """
 
 from __future__ import annotations
 
 from ._onnx import OrtEngine, export_onnx
+from ._runtime import RuntimeChoice, select_runtime
 from ._select import TorchEngine, gpu_devices, pick_device
+from ._specs import EngineSpec, GraphSpec, SpecError, load_specs
+from ._tensorrt import TensorRTUnavailable, TrtEngine
 
-__all__ = ["OrtEngine", "TorchEngine", "export_onnx", "gpu_devices", "pick_device"]
+__all__ = [
+    "EngineSpec",
+    "GraphSpec",
+    "OrtEngine",
+    "RuntimeChoice",
+    "SpecError",
+    "TensorRTUnavailable",
+    "TorchEngine",
+    "TrtEngine",
+    "export_onnx",
+    "gpu_devices",
+    "load_specs",
+    "pick_device",
+    "select_runtime",
+]

@@ -1,0 +1,133 @@
+"""The ONNX export step of `engines build`: one adapter per engine spec, calling the model package's exporter.
+
+Note [Build weights]: `official` loads the graph's `weights_file` from its weight set (WeightsMissing, with
+the fetch command, when absent); `random` exports the full architecture with seeded random weights (engines
+for timing on a machine without weights); `tiny` exports the smallest graph of the same structure (DOVER's
+tiny config, CoTracker at 64x64 with 8 queries and only the base segment length) so tests can run the whole
+build step on a CPU. Models without a random form (facemesh: its architecture is read from the .tflite
+file, fetched from PyPI) use their official weights in every mode. The ONNX file name carries the weights
+tag (`<graph>-<tag>.onnx`: DOVER, DOVER_plus_plus, scaled_online, random, tiny, ...), so engines of
+different weights never share a cache key's ONNX hash by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ._specs import EngineSpec, GraphSpec
+
+WEIGHT_MODES = ("official", "random", "tiny")
+
+
+@dataclass(frozen=True)
+class Exporter:
+    """How one model's graphs are exported."""
+
+    export: Callable[[GraphSpec, Path, str, int], Path]  #: (graph, path, mode, opset) -> path
+    has_random: bool = True  #: False: every mode uses the official weights
+    shrink: Callable[[GraphSpec], GraphSpec] | None = None  #: the `tiny` shapes
+
+
+def _check_mode(mode: str) -> None:
+    if mode not in WEIGHT_MODES:
+        raise ValueError(f"weights mode {mode!r}; allowed: {', '.join(WEIGHT_MODES)}")
+
+
+def _export_dover(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..quality.export import export_dover
+    from ..quality.model import DOVER, DoverConfig, build_dover
+
+    if mode == "official":
+        from ..quality.weights import DOVER as DOVER_SET
+        from ..weights import locate
+
+        model = build_dover(locate(DOVER_SET, graph.weights_file))
+    else:
+        torch.manual_seed(0)
+        model = DOVER(DoverConfig.tiny() if mode == "tiny" else DoverConfig()).eval()
+    return export_dover(model, path, opset=opset)
+
+
+def _export_cotracker(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..motion import cotracker
+    from ..motion.export import export_cotracker
+
+    kind = str(graph.options.get("model", ""))
+    if mode == "official":
+        from ..motion.weights import COTRACKER
+        from ..weights import locate
+
+        model = cotracker.load(kind, str(locate(COTRACKER, graph.weights_file)))
+    else:
+        torch.manual_seed(0)
+        model = cotracker.build(kind)
+    frames, _, h, w = graph.input("video").shape
+    queries = graph.input("queries").shape[0]
+    return export_cotracker(model, path, frames=frames, queries=queries, size=(h, w), opset=opset)
+
+
+def _shrink_cotracker(graph: GraphSpec) -> GraphSpec:
+    frames, c, _, _ = graph.input("video").shape
+    queries = graph.input("queries").shape
+    return graph.with_shapes({"video": (frames, c, 64, 64), "queries": (min(queries[0], 8), queries[1])})
+
+
+def _export_facemesh(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..head.export import export_detector, export_landmarks
+
+    net = graph.options.get("net")
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
+        if net == "detector":
+            made = export_detector(Path(tmp), str(graph.options.get("kind", "full_range")))
+        elif net == "landmarks":
+            made = export_landmarks(Path(tmp))
+        else:
+            raise ValueError(
+                f"facemesh graph {graph.name!r}: options.net {net!r}; allowed: detector, landmarks"
+            )
+        os.replace(made, path)
+    return path
+
+
+EXPORTERS: dict[str, Exporter] = {
+    "dover": Exporter(_export_dover),
+    "cotracker3": Exporter(_export_cotracker, shrink=_shrink_cotracker),
+    "facemesh": Exporter(_export_facemesh, has_random=False),
+}
+
+
+def exporter(spec: EngineSpec) -> Exporter:
+    if spec.name not in EXPORTERS:
+        raise ValueError(f"no ONNX exporter for model {spec.name!r}; allowed: {', '.join(EXPORTERS)}")
+    return EXPORTERS[spec.name]
+
+
+def weights_tag(spec: EngineSpec, graph: GraphSpec, mode: str) -> str:
+    """The tag in the ONNX file name: the weights file's stem for official weights, else the mode."""
+    _check_mode(mode)
+    if mode == "official" or not exporter(spec).has_random:
+        return Path(graph.weights_file).stem
+    return mode
+
+
+def graphs_for(spec: EngineSpec, mode: str, only: set[str] | None = None) -> list[GraphSpec]:
+    """The graphs (of names `only`) a build exports in `mode`; for `tiny` the base ones at tiny shapes."""
+    _check_mode(mode)
+    graphs = [g for g in spec.graphs if only is None or g.name in only]
+    if mode != "tiny":
+        return graphs
+    shrink = exporter(spec).shrink
+    return [shrink(g) if shrink else g for g in graphs if g.is_base]
+
+
+def export_graph(spec: EngineSpec, graph: GraphSpec, path: Path, mode: str) -> Path:
+    """Writes the ONNX file of `graph` (atomically, through the model package's exporter)."""
+    _check_mode(mode)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return exporter(spec).export(graph, path, mode, spec.opset)
