@@ -11,6 +11,9 @@ the two models TalkVid's head filter uses (deepinsight/insightface `model_zoo/sc
   mean/std InsightFace detects from the graph; last 68 of the (-1, 3) points; xy = (p + 1) * 96,
   z = p * 96; mapped back by the inverse crop; pose = matrix2angle(P2sRt(lstsq affine meanshape -> pts)).
 The frames arrive RGB, which is what InsightFace's `swapRB=True` feeds the networks from BGR.
+`FaceAnalysis` routes det_10g (9 outputs) to `model_zoo/retinaface.py`'s `RetinaFace` class, whose
+`forward`/`detect`/`nms` equal `SCRFD`'s for unbatched outputs. Checked against insightface's own code in
+tests/head/test_insightface_upstream.py when it is installed.
 """
 
 from __future__ import annotations
@@ -53,7 +56,11 @@ def scrfd_blob(frame: np.ndarray, size: int) -> tuple[np.ndarray, float]:
 def scrfd_decode(
     outs: list[np.ndarray], size: int, thresh: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """SCRFD's 9 outputs (scores, boxes, kps per stride) -> scores (M,), boxes (M, 4), kps (M, 5, 2) in input px."""
+    """SCRFD's 9 outputs (scores, boxes, kps per stride) -> scores (M,), boxes (M, 4), kps (M, 5, 2) in input px.
+
+    RetinaFace.forward: anchor centres (x, y) * stride, cell-major, 2 anchors per cell; then
+    distance2bbox / distance2kps on the predictions times the stride; keep score >= thresh.
+    """
     scores_l, boxes_l, kps_l = [], [], []
     for i, stride in enumerate(STRIDES):
         scores = outs[i].reshape(-1)

@@ -1,19 +1,26 @@
 """Head pose (pitch, yaw, roll in degrees) by a rigid fit of the Face Mesh against a 3-D template.
 
 Note [Head pose]: the 468 mesh landmarks (frame pixels x right, y down; z on the x scale, smaller =
-nearer the camera) are turned into a y-up, z-towards-camera frame `P = (x, -y, -z)`, and the
-similarity transform `P ~ s R T + t` to MediaPipe's canonical face `T` (same vertex order) is found in
-closed form (Umeyama 1991: SVD of the cross-covariance, reflection excluded). The angles are InsightFace's
+nearer the camera) are put in InsightFace's pose frame `P = (x, y, -z)` (x right, y down, z towards the
+camera: the frame of its `meanshape_68` and 1k3d68 output), MediaPipe's canonical face `T` (y up) likewise
+(`T * (1, -1, 1)`, same vertex order), and the similarity transform `P ~ s R T + t` is found in closed
+form (Umeyama 1991: SVD of the cross-covariance, reflection excluded). The angles are InsightFace's
 `matrix2angle` of R (R = Rz(roll) Ry(yaw) Rx(pitch)): pitch = atan2(R21, R22),
-yaw = atan2(-R20, sqrt(R00^2 + R10^2)), roll = atan2(R10, R00), so both backends report angles in the
-same convention (frontal face = 0, 0, 0).
+yaw = atan2(-R20, sqrt(R00^2 + R10^2)), roll = atan2(R10, R00). Both backends therefore report angles in
+the same convention (checked against insightface's own functions in tests/head/test_insightface_upstream.py):
+frontal face = (0, 0, 0); yaw > 0 when the nose turns towards the image right; pitch > 0 when the nose
+turns up in the image; roll > 0 when the face turns clockwise on screen. A horizontally mirrored frame
+has the same pitch and negated yaw and roll.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ._canonical_face import CANONICAL_FACE
+from ._canonical_face import CANONICAL_FACE as _CANONICAL_Y_UP
+
+#: MediaPipe's canonical face in InsightFace's pose frame (x right, y down, z towards the camera), (468, 3)
+CANONICAL_FACE = _CANONICAL_Y_UP * np.array([1.0, -1.0, 1.0])
 
 
 def euler_to_matrix(pitch: float, yaw: float, roll: float) -> np.ndarray:
@@ -62,7 +69,7 @@ def head_pose(landmarks: np.ndarray, template: np.ndarray = CANONICAL_FACE) -> n
         raise ValueError(f"landmarks must be (N, {template.shape[0]}, 3), got {lm.shape}")
     if lm.shape[0] == 0:
         return np.zeros((0, 3))
-    p = lm * np.array([1.0, -1.0, -1.0])
+    p = lm * np.array([1.0, 1.0, -1.0])  # MediaPipe z (smaller = nearer) -> z towards the camera
     _, rot, _ = fit_similarity(template, p)
     return matrix_to_euler(rot)
 
@@ -70,6 +77,6 @@ def head_pose(landmarks: np.ndarray, template: np.ndarray = CANONICAL_FACE) -> n
 def template_to_image(
     rot: np.ndarray, scale: float, centre: tuple[float, float], template: np.ndarray = CANONICAL_FACE
 ) -> np.ndarray:
-    """Synthetic landmarks: the template rotated by `rot`, scaled to pixels and placed at `centre`."""
+    """Synthetic mesh landmarks (P, 3) in MediaPipe's frame: the template rotated by `rot` (3, 3), scaled, at `centre`."""
     p = scale * template @ rot.T
-    return np.stack([p[:, 0] + centre[0], -p[:, 1] + centre[1], -p[:, 2]], axis=1)
+    return np.stack([p[:, 0] + centre[0], p[:, 1] + centre[1], -p[:, 2]], axis=1)
