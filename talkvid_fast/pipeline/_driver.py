@@ -24,7 +24,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from ..manifest import Journal, check_or_write_run_info, write_tables
 from ._config import RunConfig
-from ._records import source_record
+from ._records import crashed_record
 from ._worker import Records, Worker
 
 log = logging.getLogger(__name__)
@@ -148,15 +148,7 @@ def _run_pool(
                 except BrokenProcessPool:
                     attempts[sid] = attempts.get(sid, 0) + 1
                     if attempts[sid] >= MAX_ATTEMPTS:
-                        src = source_record(fields, None, None)
-                        src["status"] = "error"
-                        src["errors"] = [
-                            {
-                                "reason": "worker_crashed",
-                                "detail": f"a worker process died {attempts[sid]} times with this source in flight",
-                            }
-                        ]
-                        commit((src, []))
+                        commit((crashed_record(fields, attempts[sid], "worker process"), []))
                         bar.update()
                     else:
                         pending.append(fields)

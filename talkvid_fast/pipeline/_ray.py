@@ -15,7 +15,7 @@ from typing import Any
 from tqdm import tqdm
 
 from ._config import RunConfig
-from ._records import source_record
+from ._records import crashed_record
 from ._worker import Records, Worker
 
 MAX_ATTEMPTS = 2
@@ -78,15 +78,7 @@ def run_ray(
                 if attempts[sid] < MAX_ATTEMPTS:
                     pending.insert(0, fields)
                 else:
-                    src = source_record(fields, None, None)
-                    src["status"] = "error"
-                    src["errors"] = [
-                        {
-                            "reason": "worker_crashed",
-                            "detail": f"a Ray actor died {attempts[sid]} times with this source in flight",
-                        }
-                    ]
-                    commit((src, []))
+                    commit((crashed_record(fields, attempts[sid], "Ray actor"), []))
                     bar.update()
                 submit(remote.remote(config))  # a fresh actor in place of the dead one
                 continue

@@ -45,6 +45,16 @@ def source_record(
     return rec
 
 
+def crashed_record(fields: dict[str, Any], attempts: int, what: str) -> dict[str, Any]:
+    """The source record of a source whose worker (`what`: "worker process", "Ray actor") kept dying."""
+    rec = source_record(fields, None, None)
+    rec["status"] = "error"
+    rec["errors"] = [
+        {"reason": "worker_crashed", "detail": f"a {what} died {attempts} times with this source in flight"}
+    ]
+    return rec
+
+
 def clip_record(verdict: ClipVerdict, profile: str, detector: str) -> dict[str, Any]:
     clip: Clip = verdict.clip
     return {
