@@ -64,7 +64,9 @@ def _encode_span(path: str, start: float, end: float, out_path: str) -> None:
                 break
             img = frame.reformat(width=vout.width, height=vout.height, format="yuv420p")
             img.pts = n
-            img.time_base = 1 / Fraction(rate)  # reformat() keeps the source's time base; pts count frames here
+            img.time_base = 1 / Fraction(
+                rate
+            )  # reformat() keeps the source's time base; pts count frames here
             n += 1
             for packet in vout.encode(img):
                 out.mux(packet)

@@ -53,8 +53,11 @@ def current_gpu(device: str | int = 0) -> GpuInfo | None:
 
 
 def engine_root(out: str | Path | None = None) -> Path:
-    """`out`, else `$TALKVID_FAST_HOME/engines`."""
-    return Path(out) if out is not None else cache_root() / "engines"
+    """`out`, else `$TALKVID_FAST_ENGINES` (e.g. a folder shared by a cluster), else `$TALKVID_FAST_HOME/engines`."""
+    if out is not None:
+        return Path(out)
+    env = os.environ.get("TALKVID_FAST_ENGINES")
+    return Path(env) if env else cache_root() / "engines"
 
 
 def onnx_path(root: Path, graph: str, weights_tag: str) -> Path:

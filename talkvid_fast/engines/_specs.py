@@ -249,10 +249,16 @@ def load_spec(path: str | Path) -> EngineSpec:
     return replace(parse_spec(data, str(path)), path=path)
 
 
+REPO_SPECS = Path(__file__).resolve().parents[2] / "engines"  #: a source checkout (editable install)
+PACKAGED_SPECS = Path(__file__).resolve().parents[1] / "engine_specs"  #: a wheel (installed by CMakeLists.txt)
+
+
 def spec_dir() -> Path:
-    """`$TALKVID_FAST_ENGINE_SPECS`, else the repository's `engines/` folder."""
+    """`$TALKVID_FAST_ENGINE_SPECS`, else the checkout's `engines/` folder, else the copy in the wheel."""
     env = os.environ.get("TALKVID_FAST_ENGINE_SPECS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "engines"
+    if env:
+        return Path(env)
+    return REPO_SPECS if any(REPO_SPECS.glob("*.toml")) else PACKAGED_SPECS
 
 
 def load_specs(folder: str | Path | None = None) -> dict[str, EngineSpec]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..engines import ModelEngine, open_model_engine
 from ..weights import locate, sha256_of
 from .anchors import weighted_nms
 from .blazeface import BlazeFace, detections_to_frame, load_blazeface
@@ -53,6 +54,8 @@ class FaceMeshBackend:
         nms_iou: float = 0.3,
         min_presence: float = 0.5,
         batch_size: int = 64,
+        precision: str = "fp32",
+        runtime: str = "auto",
     ) -> None:
         det_file = {"full_range": DETECTOR_FULL, "short_range": DETECTOR_SHORT}.get(detector)
         if det_file is None:
@@ -61,13 +64,21 @@ class FaceMeshBackend:
         self.device = device
         self.detector: BlazeFace = load_blazeface(det_path, detector).to(device)
         self.mesh: FaceMesh = load_facemesh(mesh_path).to(device)
+        # Note [Stage engines]: TensorRT / ONNX Runtime / torch, by the [head] runtime setting
+        self.detector_engine: ModelEngine = open_model_engine(
+            f"blazeface_{detector}", self.detector, device, precision, runtime, weights_tag=det_path.stem
+        )
+        self.mesh_engine: ModelEngine = open_model_engine(
+            "facemesh", self.mesh, device, precision, runtime, weights_tag=mesh_path.stem
+        )
         self.min_score = self.detector.cfg.min_score if min_score is None else min_score
         self.nms_iou, self.min_presence, self.batch_size = nms_iou, min_presence, batch_size
         self.model = f"{det_file}@{sha256_of(det_path)[:12]}+{LANDMARKS}@{sha256_of(mesh_path)[:12]}"
-        self.name = f"facemesh-torch-{device.type}"
+        det_name, mesh_name = self.detector_engine.name, self.mesh_engine.name
+        self.name = f"facemesh-{mesh_name}" if det_name == mesh_name else f"facemesh-{det_name}+{mesh_name}"
 
     @torch.inference_mode()
-    def _batched(self, fn: torch.nn.Module, x: torch.Tensor) -> list[torch.Tensor]:
+    def _batched(self, fn: ModelEngine, x: torch.Tensor) -> list[torch.Tensor]:
         outs = [fn(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
         return [torch.cat([o[k] for o in outs]) for k in range(len(outs[0]))]
 
@@ -84,7 +95,7 @@ class FaceMeshBackend:
             inputs.append(warp(frames, idx, mats, size, size, 2.0 / 255.0, -1.0, BORDER_ZERO))
         if not inputs or sum(len(x) for x in inputs) == 0:
             return [[] for _ in clips]
-        dets, scores = self._batched(self.detector, torch.cat(inputs).to(self.device))
+        dets, scores = self._batched(self.detector_engine, torch.cat(inputs).to(self.device))
         dets_np, scores_np = dets.float().cpu().numpy(), scores.float().cpu().numpy()
 
         # per frame: thresholded, NMS'd detections in frame pixels
@@ -118,7 +129,7 @@ class FaceMeshBackend:
                     warp(frames, idx, mats, MESH_INPUT, MESH_INPUT, 1.0 / 255.0, 0.0, BORDER_REPLICATE)
                 )
         if crops:
-            lm_t, pres_t = self._batched(self.mesh, torch.cat(crops).to(self.device))
+            lm_t, pres_t = self._batched(self.mesh_engine, torch.cat(crops).to(self.device))
             lm_all, pres_all = lm_t.float().cpu().numpy(), pres_t.float().cpu().numpy()
         else:
             lm_all, pres_all = np.zeros((0, 468, 3), np.float32), np.zeros(0, np.float32)

@@ -15,11 +15,12 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..clips import Clip
-from ..engines import pick_device
+from ..engines import RUNTIMES, pick_device
 from ..stages._api import FrameRequest, StageResult, Views
 from .scores_reference import GATES, ClipFaces, head_scores, scores_dict, verdict
 
 BACKENDS = ("facemesh", "insightface")
+PRECISIONS = ("fp32", "fp16", "bf16")
 SAMPLINGS = ("exact", "official")
 VIEW = "head"
 
@@ -68,6 +69,12 @@ class HeadStage:
                 f"unknown [head.thresholds] keys {sorted(unknown)}; allowed: {', '.join(sorted(gate_names))}"
             )
         self.device = pick_device(device)
+        for key, allowed in (("precision", PRECISIONS), ("runtime", RUNTIMES)):
+            value = self.params.get(key, allowed[0])
+            if value not in allowed:
+                raise ValueError(f"head {key} {value!r}; allowed: {', '.join(allowed)}")
+        if self.device.type == "cpu" and self.params.get("precision", "fp32") != "fp32":
+            raise ValueError("head precision fp16/bf16 needs CUDA; use precision = 'fp32' on the CPU")
         self.backend: Any = None
 
     def setup(self) -> None:
@@ -83,6 +90,8 @@ class HeadStage:
                 nms_iou=float(p.get("nms_iou", 0.3)),
                 min_presence=float(p.get("min_presence", 0.5)),
                 batch_size=int(p.get("batch_size", 64)),
+                precision=str(p.get("precision", "fp32")),
+                runtime=str(p.get("runtime", "auto")),
             )
         else:
             from .insightface_backend import InsightFaceBackend

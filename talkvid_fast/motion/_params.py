@@ -8,6 +8,8 @@ from typing import Any
 METHODS = ("paper", "official")
 BACKENDS = ("klt", "cotracker", "auto")
 MODELS = ("offline", "online")
+PRECISIONS = ("fp32", "fp16", "bf16")
+RUNTIMES = ("auto", "tensorrt", "torch", "onnxruntime")  # Note [Stage engines] (engines/_model_engine.py)
 
 
 @dataclass(frozen=True)
@@ -19,6 +21,7 @@ class MotionParams:
     iters: int = 6  #: CoTracker refinement iterations
     batch_windows: int = 8  #: windows (paper) per model call, across clips
     precision: str = "fp32"  #: fp32 | fp16 | bf16 (CUDA only)
+    runtime: str = "auto"  #: auto | tensorrt | torch | onnxruntime: CoTracker's engine (Note [Stage engines])
     # paper
     fps: float = 25.0
     short_side: int = 512
@@ -50,7 +53,14 @@ class MotionParams:
         if "model_size" in kw:
             kw["model_size"] = tuple(int(v) for v in kw["model_size"])
         p = cls(**kw)
-        for key, allowed in (("method", METHODS), ("backend", BACKENDS), ("model", MODELS)):
+        checks = (
+            ("method", METHODS),
+            ("backend", BACKENDS),
+            ("model", MODELS),
+            ("precision", PRECISIONS),
+            ("runtime", RUNTIMES),
+        )
+        for key, allowed in checks:
             if getattr(p, key) not in allowed:
                 raise ValueError(f"[motion] {key} = {getattr(p, key)!r}; allowed: {', '.join(allowed)}")
         if p.method == "official" and p.backend == "klt":

@@ -4,14 +4,13 @@ Note [Motion backends]: `cotracker` runs CoTracker3 (our module, official weight
 weight-free Lucas-Kanade tracker (OpenCV, klt.py, on a CPU stage; our Numba CUDA kernels, klt_cuda.py, on
 the frames in GPU memory on a CUDA stage) and can only compute the `paper` ratio; `auto` takes cotracker
 when its weights are in the cache, else klt. Every record names the tracker that produced it
-(`StageResult.backend`: "klt" or "cotracker3-<model>-torch-<device>"), so a klt ratio is never taken for
-CoTracker's. Missing weights with backend = cotracker (or method = official) raise StageUnavailable with
+(`StageResult.backend`: "klt" or "cotracker3-<model>-<engine>", the engine being e.g. "torch-cpu-fp32" or
+"tensorrt-10.3.0-fp16", Note [Stage engines]), so a klt ratio is never taken for CoTracker's. Missing weights with backend = cotracker (or method = official) raise StageUnavailable with
 the fetch command.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, ClassVar
 
 import numpy as np
@@ -19,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from ..clips import Clip
+from ..engines import ModelEngine, load_specs, open_model_engine
 from ..stages._api import FrameRequest, StageResult, StageUnavailable, Views
 from ..weights import WeightsMissing, locate, sha256_of
 from . import klt as _klt
@@ -42,6 +42,8 @@ class MotionStage:
         self.backend = ""  #: resolved by setup(): "klt" or "cotracker"
         self.model: CoTrackerThreeBase | None = None
         self.model_id = ""
+        self.weights_tag = ""  #: the ONNX/engine weights tag (`engines build --weights`)
+        self.engines: dict[str, ModelEngine] = {}
 
     @classmethod
     def with_model(
@@ -51,7 +53,8 @@ class MotionStage:
         stage = cls({**params, "backend": "cotracker"}, device)
         stage.model = model.to(stage.device).eval()
         stage.model.iters = stage.params.iters
-        stage.backend, stage.model_id = "cotracker", "random"
+        stage.backend, stage.model_id, stage.weights_tag = "cotracker", "random", "random"
+        stage._engine(stage._graph_name())
         return stage
 
     # ---- contract -------------------------------------------------------------------------------------
@@ -76,6 +79,26 @@ class MotionStage:
         except (RuntimeError, ValueError) as exc:
             raise StageUnavailable(f"cannot load {path}: {exc}", "delete it and fetch it again") from exc
         self.backend, self.model_id = "cotracker", f"{path.name}:{sha256_of(path)[:12]}"
+        self.weights_tag = path.stem
+        self._engine(self._graph_name())  # the asked-for runtime must exist before the run starts
+
+    def _graph_name(self, frames: int | None = None) -> str:
+        """The engine graph of a paper window, or of an official segment of `frames` frames (the base
+        segment graph when no variant has that length: its engine falls back to torch for it)."""
+        if self.params.method == "paper":
+            return "cotracker3_paper" if self.params.model == "online" else "cotracker3_paper_offline"
+        name = f"cotracker3_official_t{frames or 12}"
+        known = {g.name for s in load_specs().values() for g in s.graphs}
+        return name if name in known else "cotracker3_official_t12"
+
+    def _engine(self, graph: str) -> ModelEngine:
+        if graph not in self.engines:
+            assert self.model is not None
+            p = self.params
+            self.engines[graph] = open_model_engine(
+                graph, self.model, self.device, p.precision, p.runtime, weights_tag=self.weights_tag
+            )
+        return self.engines[graph]
 
     def _use_klt(self) -> None:
         # the record says `klt` either way; `model` names the implementation (Note [KLT on CUDA])
@@ -87,7 +110,8 @@ class MotionStage:
         if self.backend == "klt":
             return "klt"
         kind = "offline" if self.params.method == "official" else self.params.model
-        return f"cotracker3-{kind}-torch-{self.device.type}"
+        engine = next(iter(self.engines.values()), None)
+        return f"cotracker3-{kind}-{engine.name if engine else 'torch-' + self.device.type}"
 
     def requests(self, clip: Clip) -> list[FrameRequest]:
         p = self.params
@@ -102,18 +126,9 @@ class MotionStage:
     def process(self, batch: list[tuple[Clip, Views]]) -> list[StageResult]:
         if not self.backend:
             raise RuntimeError("MotionStage.setup() was not called")
-        with self._autocast():
-            if self.params.method == "official":
-                return [self._official(clip, views) for clip, views in batch]
-            return self._paper(batch)
-
-    def _autocast(self) -> Any:
-        p = self.params
-        if p.precision not in ("fp32", "fp16", "bf16"):
-            raise ValueError(f"[motion] precision {p.precision!r}; allowed: fp32, fp16, bf16")
-        if p.precision == "fp32" or self.device.type != "cuda" or self.backend != "cotracker":
-            return contextlib.nullcontext()
-        return torch.autocast("cuda", dtype=torch.float16 if p.precision == "fp16" else torch.bfloat16)
+        if self.params.method == "official":
+            return [self._official(clip, views) for clip, views in batch]
+        return self._paper(batch)
 
     # ---- paper ----------------------------------------------------------------------------------------
     def _paper(self, batch: list[tuple[Clip, Views]]) -> list[StageResult]:
@@ -199,10 +214,11 @@ class MotionStage:
         by_len: dict[int, list[tuple[int, int, torch.Tensor, torch.Tensor]]] = {}
         for win in windows:
             by_len.setdefault(win[2].shape[0], []).append(win)
+        engine = self._engine(self._graph_name())
         for group in by_len.values():
             for a in range(0, len(group), p.batch_windows):
                 chunk = group[a : a + p.batch_windows]
-                coords, _, conf = self.model(
+                coords, _, conf = engine(
                     torch.stack([c[2] for c in chunk]), torch.stack([c[3] for c in chunk])
                 )
                 for (j, k, _, _), xy, cf in zip(chunk, coords, conf, strict=True):
@@ -242,7 +258,7 @@ class MotionStage:
                     continue  # an empty segment (clip shorter than the segment layout) is skipped, as upstream
                 video = frames[a:b].permute(0, 3, 1, 2).float()
                 video = F.interpolate(video, p.model_size, mode="bilinear", align_corners=True)[None]
-                _, vis, _ = self.model(video, queries)
+                _, vis, _ = self._engine(self._graph_name(b - a))(video, queries)
                 vis_rows.append(vis[0].float())
                 bounds.append(bounds[-1] + (b - a))
             if not vis_rows:

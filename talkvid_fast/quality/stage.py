@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 import torch
 
 from ..clips import Clip
-from ..engines import pick_device
+from ..engines import RUNTIMES, ModelEngine, open_model_engine, pick_device
 from ..stages._api import FrameRequest, StageResult, Views
 from ..weights import locate, sha256_of
 from .model import DoverConfig, build_dover
@@ -25,6 +25,7 @@ DEFAULTS: dict[str, Any] = {
     "threshold": 7.0,  # gate: TalkVid DOVER score >= threshold
     "batch_clips": 2,  # videos per forward (each is 3 technical + 1 aesthetic 32x224x224 clips)
     "precision": "fp32",  # fp32 | fp16 | bf16 (reduced precision on CUDA only)
+    "runtime": "auto",  # auto | tensorrt | torch | onnxruntime (Note [Stage engines])
 }
 
 
@@ -58,8 +59,9 @@ class QualityStage:
             raise ValueError(f"[quality] precision {precision!r}; allowed: fp32, fp16, bf16")
         if self.device.type == "cpu" and precision != "fp32":
             raise ValueError("[quality] reduced precision needs CUDA; use precision = 'fp32' on the CPU")
-        self.dtype = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}[precision]
-        self.model: torch.nn.Module | None = None
+        if p["runtime"] not in RUNTIMES:
+            raise ValueError(f"[quality] runtime {p['runtime']!r}; allowed: {', '.join(RUNTIMES)}")
+        self.engine: ModelEngine | None = None
         self.backend = ""
         self.model_name = ""
 
@@ -71,13 +73,16 @@ class QualityStage:
                 torch.manual_seed(0)
                 model = build_dover(None, config)
             self.model_name = "random" if p["architecture"] == "dover" else "random-tiny"
+            tag = "random" if p["architecture"] == "dover" else "tiny"  # the `engines build --weights` tags
         else:
             path = locate(DOVER_SET, p["weights"])  # raises WeightsMissing with the fetch command
             model = build_dover(path, config)
             self.model_name = f"{p['weights']}:{sha256_of(path)[:12]}"
-        precision = str(p["precision"])
-        self.model = model.to(self.device).eval()
-        self.backend = f"dover-torch-{self.device.type}-{precision}"
+            tag = path.stem
+        self.engine = open_model_engine(
+            "dover", model, self.device, str(p["precision"]), str(p["runtime"]), weights_tag=tag
+        )
+        self.backend = f"dover-{self.engine.name}"
 
     def requests(self, clip: Clip) -> list[FrameRequest]:
         """96 technical frames at the source size (the fragment gather needs native pixels) and 32
@@ -89,7 +94,7 @@ class QualityStage:
         ]
 
     def process(self, batch: list[tuple[Clip, Views]]) -> list[StageResult]:
-        if self.model is None:
+        if self.engine is None:
             raise RuntimeError("QualityStage.process() before setup()")
         results: list[StageResult | None] = [None] * len(batch)
         ready: list[tuple[int, torch.Tensor, torch.Tensor]] = []
@@ -120,12 +125,8 @@ class QualityStage:
     @torch.inference_mode()
     def _forward(self, tech: torch.Tensor, aes: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """tech: float32 (3B, 3, 32, 224, 224); aes: float32 (B, 3, 32, 224, 224) -> per-clip raw scores."""
-        assert self.model is not None
-        if self.dtype is torch.float32:
-            t, a = self.model(tech, aes)
-        else:
-            with torch.autocast(self.device.type, dtype=self.dtype):
-                t, a = self.model(tech, aes)
+        assert self.engine is not None
+        t, a = self.engine(tech, aes)
         return t.float().cpu().double(), a.float().cpu().double()
 
     def _result(self, technical: float, aesthetic: float) -> StageResult:

@@ -15,8 +15,12 @@ pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("PyNvVideoCodec") is None, reason="needs PyNvVideoCodec"),
 ]
 
-CLIPS = ["positives/sadtalker__WDA_KatieHill_000.mp4", "multishot/pyscenedetect__goldeneye-vfr-drop3.mp4",
-         "multishot/pyscenedetect__issue-134-rotate.mp4", "positives/liveportrait__d13.mp4"]
+CLIPS = [
+    "positives/sadtalker__WDA_KatieHill_000.mp4",
+    "multishot/pyscenedetect__goldeneye-vfr-drop3.mp4",
+    "multishot/pyscenedetect__issue-134-rotate.mp4",
+    "positives/liveportrait__d13.mp4",
+]
 
 
 @pytest.mark.parametrize("name", CLIPS)

@@ -23,7 +23,7 @@ class _Frame:
     def __init__(self, nv12: np.ndarray, pts: int) -> None:
         self._nv12, self._pts = nv12, pts
 
-    def getPTS(self) -> int:  # noqa: N802 (PyNvVideoCodec's name)
+    def getPTS(self) -> int:
         return self._pts
 
     def __dlpack__(self, stream: object = None) -> object:
@@ -40,7 +40,7 @@ def _fake_pynvvideocodec() -> types.ModuleType:
         def __init__(self, filename: str) -> None:
             self.filename = filename
 
-        def GetNvCodecId(self) -> int:  # noqa: N802
+        def GetNvCodecId(self) -> int:
             return 4
 
         def __iter__(self):  # one "packet" per decoded frame, in decode order
@@ -49,7 +49,7 @@ def _fake_pynvvideocodec() -> types.ModuleType:
                     yield (f.to_ndarray(format="nv12"), int(f.pts))
 
     class Decoder:
-        def Decode(self, packet):  # noqa: N802
+        def Decode(self, packet):
             return [_Frame(np.ascontiguousarray(packet[0]), packet[1])]
 
     mod.CreateDemuxer = lambda filename: Demuxer(filename)  # type: ignore[attr-defined]
@@ -99,7 +99,9 @@ def test_nvdec_path_applies_rotation(fake_nvc: None, testmedia: Path) -> None:
     assert np.median(diff) <= 1 and np.percentile(diff, 99) <= 4  # as tests/native's comparison with FFmpeg
 
 
-def test_open_decoder_falls_back_when_nvdec_is_missing(monkeypatch: pytest.MonkeyPatch, testmedia: Path) -> None:
+def test_open_decoder_falls_back_when_nvdec_is_missing(
+    monkeypatch: pytest.MonkeyPatch, testmedia: Path
+) -> None:
     from talkvid_fast.decode import open_decoder
 
     monkeypatch.setitem(sys.modules, "PyNvVideoCodec", None)  # import fails

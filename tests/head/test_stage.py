@@ -93,4 +93,31 @@ def test_stage_end_to_end_on_real_clips(testmedia: Path, facemesh_dir: Path) -> 
     assert face.scores["avg_orientation"] > 80 and face.scores["avg_completeness"] == 100
     assert landscape.failed_gate == "no_face" and not landscape.passed
     assert dancer.failed_gate == "resolution_avg" and dancer.scores["avg_resolution"] < 50
-    assert all(r.backend == "facemesh-torch-cpu" and "face_landmark.tflite@1055cb9d" in r.model for r in res)
+    assert all(
+        r.backend == "facemesh-torch-cpu-fp32" and "face_landmark.tflite@1055cb9d" in r.model for r in res
+    )
+
+
+def test_onnxruntime_runtime_matches_torch(
+    testmedia: Path, facemesh_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """runtime = onnxruntime runs the `engines build --models facemesh --export-only` files; scores as torch's."""
+    from talkvid_fast.engines.__main__ import main as engines_main
+
+    monkeypatch.setenv("TALKVID_FAST_ENGINES", str(tmp_path))
+    params = load_profile("paper").section("head")
+    with pytest.raises(StageUnavailable, match=r"--models blazeface_full_range .*--export-only"):
+        HeadStage({**params, "runtime": "onnxruntime"}).setup()
+    assert engines_main(["build", "--models", "facemesh", "--export-only"]) == 0
+    torch_stage, ort_stage = HeadStage(params), HeadStage({**params, "runtime": "onnxruntime"})
+    torch_stage.setup()
+    ort_stage.setup()
+    clip, frames = _real_clip(testmedia / "positives/retalking__face1.mp4")
+    (req,) = torch_stage.requests(clip)
+    batch = [(clip, {req.name: torch.from_numpy(frames[req.indices])})]
+    (expected,), (got,) = torch_stage.process(batch), ort_stage.process(batch)
+    assert got.backend == "facemesh-onnxruntime-cpu" and expected.backend == "facemesh-torch-cpu-fp32"
+    assert got.passed == expected.passed and got.scores["face_counts"] == expected.scores["face_counts"]
+    for key, value in expected.scores.items():
+        if isinstance(value, float):  # scores on a 0..100 scale; landmarks agree to ~1e-3 px
+            assert got.scores[key] == pytest.approx(value, abs=0.05), key

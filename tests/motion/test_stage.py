@@ -10,6 +10,7 @@ import torch
 
 from talkvid_fast.motion import cotracker, sampling
 from talkvid_fast.motion.stage import MotionStage
+from talkvid_fast.stages import StageUnavailable
 
 from . import synthetic
 from .helpers import deliver, make_clip
@@ -24,7 +25,7 @@ def tiny_model(kind: str) -> cotracker.CoTrackerThreeBase:
 
 def test_paper_windows_batched_across_clips_equal_one_by_one() -> None:
     stage = MotionStage.with_model(TINY, tiny_model("online"))
-    assert stage.label == "cotracker3-online-torch-cpu"
+    assert stage.label == "cotracker3-online-torch-cpu-fp32"
     clips = []
     for name, frames, fps in (
         ("a", synthetic.drift(24, 256, 320), 25.0),
@@ -36,7 +37,7 @@ def test_paper_windows_batched_across_clips_equal_one_by_one() -> None:
     together = stage.process(clips)  # 2 + 1 windows in one call of 3
     alone = [stage.process([c])[0] for c in clips]
     for t, a in zip(together, alone, strict=True):
-        assert t.error is None and t.model == "random" and t.backend == "cotracker3-online-torch-cpu"
+        assert t.error is None and t.model == "random" and t.backend == "cotracker3-online-torch-cpu-fp32"
         assert t.scores["stability_windows"] == (2 if t is together[0] else 1)
         assert 0.0 <= t.scores["stability_ratio"] <= 1.0
         assert t.scores["stability_ratio"] == pytest.approx(a.scores["stability_ratio"], abs=1 / 16)
@@ -89,3 +90,40 @@ def test_klt_on_real_clips(testmedia: Path, name: str, passes: bool) -> None:
     (res,) = stage.process([(clip, {req.name: load_view(testmedia / name, req)})])
     assert res.error is None and res.backend == "klt"
     assert res.passed is passes, res.scores
+
+
+def test_onnxruntime_runtime_matches_torch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """runtime = onnxruntime: the paper window graph exported by `engines build` (random weights, a spec
+    with this test's small window shape) gives torch's ratios; the record names the engine."""
+    import shutil
+
+    from talkvid_fast.engines.__main__ import main as engines_main
+    from talkvid_fast.engines._specs import spec_dir
+
+    specs = tmp_path / "specs"
+    shutil.copytree(spec_dir(), specs)
+    text = (specs / "cotracker3.toml").read_text()
+    text = text.replace("shape = [16, 3, 384, 512]", "shape = [16, 3, 32, 48]").replace(
+        "shape = [256, 3]", "shape = [16, 3]"
+    )
+    (specs / "cotracker3.toml").write_text(text)
+    monkeypatch.setenv("TALKVID_FAST_ENGINE_SPECS", str(specs))
+    monkeypatch.setenv("TALKVID_FAST_ENGINES", str(tmp_path / "engines"))
+    ort = {**TINY, "runtime": "onnxruntime"}
+    with pytest.raises(StageUnavailable, match=r"--models cotracker3_paper --weights random --export-only"):
+        MotionStage.with_model(ort, tiny_model("online"))
+    argv = ["build", "--models", "cotracker3_paper", "--weights", "random", "--export-only"]
+    assert engines_main(argv) == 0
+    by_torch, by_ort = (
+        MotionStage.with_model(TINY, tiny_model("online")),
+        MotionStage.with_model(ort, tiny_model("online")),
+    )
+    frames = synthetic.drift(24, 256, 320)
+    clip = make_clip(frames, 25.0)
+    (req,) = by_torch.requests(clip)
+    batch = [(clip, {req.name: deliver(frames, req)})]
+    (expected,), (got,) = by_torch.process(batch), by_ort.process(batch)
+    assert got.error is None and got.backend == "cotracker3-online-onnxruntime-cpu"
+    assert by_ort.engines["cotracker3_paper"].fallback_calls == 0  # both windows ran in ONNX Runtime
+    assert got.scores["stability_windows"] == expected.scores["stability_windows"] == 2
+    assert got.scores["stability_ratio"] == pytest.approx(expected.scores["stability_ratio"], abs=1 / 256)

@@ -68,6 +68,7 @@ def test_missing_weights_raise_with_fetch_command(tmp_path: Path, monkeypatch: p
         {"batch": 3},
         {"batch_clips": 0},
         {"precision": "int8"},
+        {"runtime": "tflite"},
     ],
 )
 def test_bad_params_are_rejected(params: dict) -> None:
@@ -118,3 +119,27 @@ def test_end_to_end_random_full_dover(media: list[tuple[Clip, np.ndarray]]) -> N
     clip, frames = media[0]
     (r,) = stage.process([(clip, _deliver(frames, stage.requests(clip)))])
     assert r.error is None and r.model == "random" and math.isfinite(r.scores["dover_score"])
+
+
+def test_onnxruntime_runtime_matches_torch(
+    media: list[tuple[Clip, np.ndarray]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """runtime = onnxruntime scores from the `engines build --weights tiny --export-only` file, as torch does."""
+    from talkvid_fast.engines.__main__ import main as engines_main
+
+    monkeypatch.setenv("TALKVID_FAST_HOME", str(tmp_path))
+    with pytest.raises(StageUnavailable, match=r"--models dover --weights tiny --export-only"):
+        QualityStage({**TINY, "runtime": "onnxruntime"}).setup()
+    assert engines_main(["build", "--models", "dover", "--weights", "tiny", "--export-only"]) == 0
+    torch_stage, ort_stage = QualityStage(TINY), QualityStage({**TINY, "runtime": "onnxruntime"})
+    torch_stage.setup()
+    ort_stage.setup()
+    batch = [(clip, _deliver(frames, torch_stage.requests(clip))) for clip, frames in media]
+    expected, got = torch_stage.process(batch), ort_stage.process(batch)
+    for e, g in zip(expected, got, strict=True):
+        assert (
+            g.error is None and g.backend == "dover-onnxruntime-cpu" and e.backend == "dover-torch-cpu-fp32"
+        )
+        for key in ("dover_technical_raw", "dover_aesthetic_raw", "dover_fused"):
+            assert g.scores[key] == pytest.approx(e.scores[key], abs=1e-4)
+        assert abs(g.scores["dover_score"] - e.scores["dover_score"]) <= 0.01  # rounded to 2 decimals
