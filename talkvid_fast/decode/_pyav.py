@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from fractions import Fraction
 
 import av
-import cv2
 import numpy as np
 import torch
 
 from ._api import DecodeError, ScanConsumer, ScanResult, VideoMetadata
+from ._scan_convert import SCAN_MODES, ScanConverter
 
 # Seek instead of decoding through a gap longer than this many frames (a GOP is usually 1-10 s).
 SEEK_GAP_FRAMES = 250
@@ -102,7 +102,11 @@ class PyAVDecoder:
 
     name = "pyav-cpu"
 
-    def __init__(self, path: str, threads: int = 0) -> None:
+    def __init__(self, path: str, threads: int = 0, scan_mode: str = "auto") -> None:
+        if scan_mode not in SCAN_MODES:
+            raise ValueError(f"unknown scan_mode {scan_mode!r}; allowed: {', '.join(SCAN_MODES)}")
+        self.scan_mode = scan_mode  #: how scan() makes its small BGR frames (Note [Scan conversion])
+        self.last_scan_mode = ""  #: the conversion the last scan() used ("rows" or "full")
         self.metadata = probe(path)
         self.device = torch.device("cpu")
         self._path = path
@@ -130,19 +134,18 @@ class PyAVDecoder:
         pts: list[int] = []
         w, h = self.metadata.coded_width, self.metadata.coded_height
         small = (max(1, small_width), max(1, round(h * small_width / w))) if small_width < w else None
+        convert = ScanConverter(w, h, small, mode=self.scan_mode)
         tb = self._stream.time_base or Fraction(1, 90_000)
         rate = self.metadata.guessed_fps or 25.0
         for frame in self._decode():
             if frame.pts is None:
                 continue
-            bgr: np.ndarray = frame.to_ndarray(format="bgr24")
-            if small is not None:
-                bgr = cv2.resize(bgr, small, interpolation=cv2.INTER_LINEAR)
-            consumer(len(times), round(float(frame.pts * tb) * rate), bgr)
+            consumer(len(times), round(float(frame.pts * tb) * rate), convert(frame))
             pts.append(int(frame.pts))
             times.append(float(frame.pts * tb) - self._t0)
         if not times:
             raise DecodeError("corrupt", f"{self._path}: no frame could be decoded")
+        self.last_scan_mode = convert.mode
         order = np.argsort(np.asarray(pts), kind="stable")  # B-frames come out in presentation order already
         return ScanResult(
             times=np.asarray(times, dtype=np.float64)[order],
