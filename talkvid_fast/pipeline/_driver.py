@@ -2,8 +2,10 @@
 
 Note [Worker crashes]: with `workers > 1` sources run in a process pool. If a worker process dies (a
 segfault in a decoder, the OOM killer), every source in flight gets one more attempt in a new pool; a
-source that was in flight at MAX_ATTEMPTS crashes is recorded with reason `worker_crashed`. Nothing is
-lost: a source is either committed to the journal or retried on the next run.
+source that was in flight at MAX_ATTEMPTS crashes is recorded with reason `worker_crashed`. At most
+`workers` sources are handed to the pool at once, so a crash charges an attempt only to sources really in
+flight, never to the queue behind them. Nothing is lost: a source is either committed to the journal or
+retried on the next run.
 """
 
 from __future__ import annotations
@@ -138,23 +140,39 @@ def _run_pool(
         with cf.ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init_worker, initargs=(config, queue)
         ) as pool:
-            futures = {pool.submit(_run_one, f): f for f in pending}
-            pending = []
-            for future in cf.as_completed(futures):
-                fields = futures[future]
-                sid = str(fields["video-id"])
-                try:
-                    records, unavailable = future.result()
-                except BrokenProcessPool:
-                    attempts[sid] = attempts.get(sid, 0) + 1
-                    if attempts[sid] >= MAX_ATTEMPTS:
-                        commit((crashed_record(fields, attempts[sid], "worker process"), []))
-                        bar.update()
-                    else:
-                        pending.append(fields)
-                    continue
-                commit(records)
-                bar.update()
+            # At most `workers` sources are handed to the pool at a time: when the pool breaks, every
+            # submitted future fails, and only sources really in flight may be charged an attempt.
+            inflight: dict[cf.Future[tuple[Records, dict[str, str]]], dict[str, Any]] = {}
+            broken = False
+            while inflight or (pending and not broken):
+                while pending and not broken and len(inflight) < workers:
+                    try:
+                        inflight[pool.submit(_run_one, pending[0])] = pending[0]
+                    except Exception:
+                        # BrokenProcessPool, or (a worker dying while submit spawns the next one) the
+                        # spawn failing on the queues the broken pool has just closed
+                        if not getattr(pool, "_broken", False):
+                            raise
+                        broken = True
+                        break
+                    pending.pop(0)
+                done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    fields = inflight.pop(future)
+                    sid = str(fields["video-id"])
+                    try:
+                        records, unavailable = future.result()
+                    except BrokenProcessPool:
+                        broken = True
+                        attempts[sid] = attempts.get(sid, 0) + 1
+                        if attempts[sid] >= MAX_ATTEMPTS:
+                            commit((crashed_record(fields, attempts[sid], "worker process"), []))
+                            bar.update()
+                        else:
+                            pending.insert(0, fields)  # retried first, in a new pool
+                        continue
+                    commit(records)
+                    bar.update()
         if pending:
-            log.warning("a worker died; retrying %d sources in a new pool", len(pending))
+            log.warning("a worker died; retrying in a new pool (%d sources left)", len(pending))
     return unavailable

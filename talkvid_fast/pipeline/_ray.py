@@ -41,6 +41,8 @@ def run_ray(
     bar: tqdm,
 ) -> dict[str, str]:
     """Runs `todo` on `actors` Ray actors; returns the stages that could not run (as the local pool does)."""
+    if not todo:  # nothing to run: start no Ray instance and no actor
+        return {}
     try:
         import ray
     except ImportError as exc:
@@ -80,7 +82,8 @@ def run_ray(
                 else:
                     commit((crashed_record(fields, attempts[sid], "Ray actor"), []))
                     bar.update()
-                submit(remote.remote(config))  # a fresh actor in place of the dead one
+                if pending:  # a fresh actor in place of the dead one
+                    submit(remote.remote(config))
                 continue
             commit(records)
             bar.update()
