@@ -81,20 +81,9 @@ def test_scan_through_decoder_equals_reference(testmedia: Path) -> None:
 
 def _odd_video(tmp_path: Path, w: int, h: int) -> Path:
     """A lossless 4:2:0 video of odd size (H.264 needs even sizes; FFV1 does not)."""
-    path = tmp_path / f"odd_{w}x{h}.mkv"
     rng = np.random.default_rng(w + h)
-    with av.open(str(path), mode="w") as out:
-        stream = out.add_stream("ffv1", rate=25)
-        stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        for i in range(4):
-            rgb = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
-            frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv420p")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                out.mux(packet)
-        for packet in stream.encode(None):
-            out.mux(packet)
-    return path
+    frames = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for _ in range(4)]
+    return write_video(tmp_path / f"odd_{w}x{h}.mkv", frames, codec="ffv1")
 
 
 @pytest.mark.parametrize(("w", "h", "mode"), [(1283, 722, "rows"), (1283, 721, "full"), (1921, 1081, "full")])
