@@ -46,7 +46,7 @@ def _fake_pynvvideocodec() -> types.ModuleType:
         def __iter__(self):  # one "packet" per decoded frame, in decode order
             with av.open(self.filename) as c:
                 for f in c.decode(video=0):
-                    yield (f.to_ndarray(format="nv12"), int(f.pts))
+                    yield (f.to_ndarray(format="nv12"), int(f.pts or 0))
 
     class Decoder:
         def Decode(self, packet):
