@@ -44,6 +44,7 @@ class MotionStage:
         self.model_id = ""
         self.weights_tag = ""  #: the ONNX/engine weights tag (`engines build --weights`)
         self.engines: dict[str, ModelEngine] = {}
+        self._graphs: set[str] = set()  #: engine graph names of the specs
 
     @classmethod
     def with_model(
@@ -88,8 +89,9 @@ class MotionStage:
         if self.params.method == "paper":
             return "cotracker3_paper" if self.params.model == "online" else "cotracker3_paper_offline"
         name = f"cotracker3_official_t{frames or 12}"
-        known = {g.name for s in load_specs().values() for g in s.graphs}
-        return name if name in known else "cotracker3_official_t12"
+        if not self._graphs:  # read the specs once, not per segment
+            self._graphs = {g.name for s in load_specs().values() for g in s.graphs}
+        return name if name in self._graphs else "cotracker3_official_t12"
 
     def _engine(self, graph: str) -> ModelEngine:
         if graph not in self.engines:
