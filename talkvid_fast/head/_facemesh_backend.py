@@ -96,7 +96,14 @@ class FaceMeshBackend:
         if not inputs or sum(len(x) for x in inputs) == 0:
             return [[] for _ in clips]
         dets, scores = self._batched(self.detector_engine, torch.cat(inputs).to(self.device))
-        dets_np, scores_np = dets.float().cpu().numpy(), scores.float().cpu().numpy()
+        # threshold where the scores are: only the few kept anchors go to the host, not (N, 2304, 16)
+        scores = scores.float()
+        frame_of, anchor = (scores >= self.min_score).nonzero(
+            as_tuple=True
+        )  # row-major: by frame, then anchor
+        kept_dets = dets[frame_of, anchor].float().cpu().numpy()
+        kept_scores = scores[frame_of, anchor].cpu().numpy()
+        bounds = np.searchsorted(frame_of.cpu().numpy(), np.arange(len(scores) + 1))
 
         # per frame: thresholded, NMS'd detections in frame pixels
         per_frame: list[list[np.ndarray]] = []
@@ -104,8 +111,8 @@ class FaceMeshBackend:
         for frames, roi in zip(clips, rois, strict=True):
             frame_dets = []
             for _ in range(len(frames)):
-                keep = scores_np[pos] >= self.min_score
-                kd, ks = weighted_nms(dets_np[pos][keep], scores_np[pos][keep], self.nms_iou)
+                a, b = bounds[pos], bounds[pos + 1]
+                kd, ks = weighted_nms(kept_dets[a:b], kept_scores[a:b], self.nms_iou)
                 fd = detections_to_frame(kd, roi.side, roi.cx, roi.cy)
                 frame_dets.append(np.concatenate([fd, ks[:, None].astype(np.float64)], 1))
                 pos += 1
