@@ -87,6 +87,14 @@ def scharr_kernel(pyr, deriv, off, h, w):
 
 
 @cuda.jit(device=True)
+def _reflect_pair(i, n):
+    """Indices i and i + 1 mirrored into 0..n-1 (OpenCV's BORDER_REFLECT_101)."""
+    a = -i if i < 0 else (2 * n - 2 - i if i >= n else i)
+    b = -i - 1 if i + 1 < 0 else (2 * n - 3 - i if i + 1 >= n else i + 1)
+    return a, b
+
+
+@cuda.jit(device=True)
 def _weights(a, b):
     w00 = int32(round((1.0 - a) * (1.0 - b) * _ONE))
     w01 = int32(round(a * (1.0 - b) * _ONE))
@@ -126,8 +134,7 @@ def _lk(pyr, deriv, fi, fj, loff, lh, lw, n_lev, px, py, win, iters, eps2, min_e
         a22 = 0.0
         for yy in range(win):
             y0 = iy + yy
-            r0 = -y0 if y0 < 0 else (2 * h - 2 - y0 if y0 >= h else y0)
-            r1 = -y0 - 1 if y0 + 1 < 0 else (2 * h - 3 - y0 if y0 + 1 >= h else y0 + 1)
+            r0, r1 = _reflect_pair(y0, h)
             r0 = off + r0 * w
             r1 = off + r1 * w
             d0 = off + y0 * w
@@ -135,8 +142,7 @@ def _lk(pyr, deriv, fi, fj, loff, lh, lw, n_lev, px, py, win, iters, eps2, min_e
             in1 = y0 + 1 >= 0 and y0 + 1 < h
             for xx in range(win):
                 x0 = ix + xx
-                c0 = -x0 if x0 < 0 else (2 * w - 2 - x0 if x0 >= w else x0)
-                c1 = -x0 - 1 if x0 + 1 < 0 else (2 * w - 3 - x0 if x0 + 1 >= w else x0 + 1)
+                c0, c1 = _reflect_pair(x0, w)
                 iv = int(pyr[fi, r0 + c0]) * w00 + int(pyr[fi, r0 + c1]) * w01
                 iv += int(pyr[fi, r1 + c0]) * w10 + int(pyr[fi, r1 + c1]) * w11
                 gx = 0
@@ -189,14 +195,12 @@ def _lk(pyr, deriv, fi, fj, loff, lh, lw, n_lev, px, py, win, iters, eps2, min_e
             b2 = 0.0
             for yy in range(win):
                 y0 = jy + yy
-                r0 = -y0 if y0 < 0 else (2 * h - 2 - y0 if y0 >= h else y0)
-                r1 = -y0 - 1 if y0 + 1 < 0 else (2 * h - 3 - y0 if y0 + 1 >= h else y0 + 1)
+                r0, r1 = _reflect_pair(y0, h)
                 r0 = off + r0 * w
                 r1 = off + r1 * w
                 for xx in range(win):
                     x0 = jx + xx
-                    c0 = -x0 if x0 < 0 else (2 * w - 2 - x0 if x0 >= w else x0)
-                    c1 = -x0 - 1 if x0 + 1 < 0 else (2 * w - 3 - x0 if x0 + 1 >= w else x0 + 1)
+                    c0, c1 = _reflect_pair(x0, w)
                     jv = int(pyr[fj, r0 + c0]) * v00 + int(pyr[fj, r0 + c1]) * v01
                     jv += int(pyr[fj, r1 + c0]) * v10 + int(pyr[fj, r1 + c1]) * v11
                     k = yy * win + xx
