@@ -38,30 +38,7 @@ class Journal:
 
     def _load(self) -> int:
         """Reads committed batches; returns the byte offset just after the last committed one."""
-        if not self.path.exists():
-            return 0
-        good_end = 0
-        offset = 0
-        pending: dict[str, list[dict[str, Any]]] = {}
-        with self.path.open("rb") as f:
-            for raw in f:
-                offset += len(raw)
-                if not raw.endswith(b"\n"):
-                    break  # torn last line
-                try:
-                    record = json.loads(raw)
-                except json.JSONDecodeError:
-                    break
-                sid = record.get("source_id")
-                if record.get("kind") == "clip":
-                    pending.setdefault(sid, []).append(record)
-                elif record.get("kind") == "source":
-                    clips = pending.pop(sid, [])
-                    if len(clips) != record.get("n_clips") or sid in self.sources:
-                        break  # an inconsistent batch: treat everything from here as torn
-                    self.sources[sid] = record
-                    self.clips[sid] = clips
-                    good_end = offset
+        self.sources, self.clips, good_end = read_committed(self.path)
         return good_end
 
     def done(self, source_id: str) -> bool:
@@ -91,6 +68,40 @@ class Journal:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+
+
+def read_committed(
+    path: Path,
+) -> tuple[dict[str, dict[str, Any]], dict[str, list[dict[str, Any]]], int]:
+    """The committed batches of a journal file (Note [Journal]), read only: (sources, clips by source,
+    byte offset just after the last committed batch). Readers such as the report use it on a live folder."""
+    sources: dict[str, dict[str, Any]] = {}
+    clips: dict[str, list[dict[str, Any]]] = {}
+    if not path.exists():
+        return sources, clips, 0
+    good_end = 0
+    offset = 0
+    pending: dict[str, list[dict[str, Any]]] = {}
+    with path.open("rb") as f:
+        for raw in f:
+            offset += len(raw)
+            if not raw.endswith(b"\n"):
+                break  # torn last line
+            try:
+                record = json.loads(raw)
+            except json.JSONDecodeError:
+                break
+            sid = record.get("source_id")
+            if record.get("kind") == "clip":
+                pending.setdefault(sid, []).append(record)
+            elif record.get("kind") == "source":
+                batch = pending.pop(sid, [])
+                if len(batch) != record.get("n_clips") or sid in sources:
+                    break  # an inconsistent batch: treat everything from here as torn
+                sources[sid] = record
+                clips[sid] = batch
+                good_end = offset
+    return sources, clips, good_end
 
 
 def _jsonable(value: Any) -> Any:

@@ -24,6 +24,7 @@ def check_or_write_run_info(folder: Path, profile: Profile, stages: list[str], f
         "profile_source": profile.source,
         "profile_digest": profile.digest,
         "stages": stages,
+        "sections": profile.sections,  # the parameters themselves: the report draws their thresholds
     }
     if path.exists() and not fresh:
         old = json.loads(path.read_text())

@@ -1,0 +1,195 @@
+"""Table 7 of the TalkVid paper for one run against one label file: per filter accuracy, precision, recall,
+F1 and Cohen's kappa, with the clips each filter gets wrong (and, from `review stats`, the annotators' IAA)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from ..manifest import RunFolder
+from ._filters import Filter
+from ._labels import LabelEntry, LabelIndex
+from ._stats import Agreement, Confusion, agreement, mean_defined
+
+
+@dataclass(frozen=True)
+class Miss:
+    """One clip a filter gets wrong."""
+
+    unit: str  #: clip id, or source id for a source that gave no clip
+    file: str
+    engine_keeps: bool
+    engine_reason: str  #: the gate that rejected it ("" when kept)
+    label_reason: str
+
+
+@dataclass
+class Row:
+    filter: str
+    criterion: str
+    confusion: Confusion
+    stats: Agreement
+    undecided_labels: int = 0  #: clips the filter judged whose label is uncertain / borderline
+    unlabelled: int = 0  #: clips the filter judged with no label entry
+    errors: int = 0  #: clips the filter could not judge because its stage failed
+    too_short: int = 0  #: `keep` only: sources whose every clip failed the 5 s rule (Note [Keep units])
+    misses: list[Miss] = field(default_factory=list)
+    iaa: Agreement | None = None  #: agreement between two annotators on this criterion (review stats)
+
+
+Unit = tuple[str, str, dict[str, Any] | None, dict[str, Any]]
+
+
+def _units(run: RunFolder, f: Filter) -> list[Unit]:
+    """(unit id, source path, clip record or None, source record) the filter is scored on."""
+    by_source = {s["source_id"]: s for s in run.sources}
+    units: list[Unit] = []
+    for c in run.clips:
+        if f.stage == "overall" and c.get("first_failed_gate") == "duration":
+            continue  # the 5 s rule is not a human criterion (Note [Keep units])
+        units.append((c["clip_id"], c.get("source_path", ""), c, by_source.get(c["source_id"], {})))
+    if f.stage == "overall":
+        # Note [Keep units]: `keep` is a human judgement of content, the 5 s rule is not, so clips failing
+        # only that rule are left out. A source that gave no clip at all (unreadable, no scene) is rejected
+        # as a whole and counts once, with its error as the reason.
+        seen = {c["source_id"] for c in run.clips}
+        for s in run.sources:
+            if s["source_id"] not in seen:
+                units.append((s["source_id"], s.get("path", ""), None, s))
+    return units
+
+
+def evaluate(run: RunFolder, entries: list[LabelEntry], filters: list[Filter]) -> list[Row]:
+    index = LabelIndex(entries)
+    rows = []
+    for f in filters:
+        pairs: list[tuple[bool | None, bool | None]] = []
+        row = Row(f.name, f.criterion, Confusion(), agreement(Confusion()))
+        if f.stage == "overall":
+            with_clips = {c["source_id"] for c in run.clips}
+            judged = {c["source_id"] for c in run.clips if c.get("first_failed_gate") != "duration"}
+            row.too_short = len(with_clips - judged)
+        for unit, path, clip, source in _units(run, f):
+            if clip is None:
+                errors = source.get("errors") or []
+                keep, reason = False, (errors[0]["reason"] if errors else "no clip")
+                entry = index.for_source(path, str(source.get("source_id", "")))
+            else:
+                v = f.verdict(clip)
+                if v.error:
+                    row.errors += 1
+                if v.keep is None:
+                    continue
+                keep, reason = v.keep, v.reason
+                entry = index.for_clip(clip)
+            if entry is None:
+                row.unlabelled += 1
+                continue
+            truth = entry.value(f.criterion)
+            if truth is None:
+                row.undecided_labels += 1
+                continue
+            pairs.append((keep, truth))
+            if keep != truth:
+                row.misses.append(Miss(unit, entry.file, keep, reason, entry.reason(f.criterion)))
+        row.confusion = Confusion.of(pairs)
+        row.stats = agreement(row.confusion)
+        rows.append(row)
+    return rows
+
+
+def _pct(v: float | None) -> str:
+    return "n/a" if v is None else f"{100 * v:.1f}"
+
+
+def _k(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.3f}"
+
+
+def render_markdown(rows: list[Row], title: str) -> str:
+    lines = [
+        f"## {title}",
+        "",
+        "| Filter | Criterion | n | IAA (%) | κ annotators | Accuracy (%) | Precision (%) | Recall (%) | F1 (%) | κ | TP/FP/FN/TN | undecided | unlabelled | errors |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
+    ]
+
+    def line(name: str, crit: str, n: str, iaa: Agreement | None, s: Agreement, cells: str) -> str:
+        return (
+            f"| {name} | {crit} | {n} | {_pct(iaa.accuracy if iaa else None)} | {_k(iaa.kappa if iaa else None)} "
+            f"| {_pct(s.accuracy)} | {_pct(s.precision)} | {_pct(s.recall)} | {_pct(s.f1)} | {_k(s.kappa)} | {cells} |"
+        )
+
+    filters = [r for r in rows if r.filter != "overall"]
+    for r in filters:
+        c = r.confusion
+        cells = f"{c.tp}/{c.fp}/{c.fn}/{c.tn} | {r.undecided_labels} | {r.unlabelled} | {r.errors}"
+        lines.append(line(r.filter, r.criterion, str(r.stats.n), r.iaa, r.stats, cells))
+    if filters:
+        avg = average(filters)
+        iaa_avg = average_iaa(filters)
+        lines.append(line("**average**", "", "", iaa_avg, avg, " | | |"))
+    for r in rows:
+        if r.filter == "overall":
+            c = r.confusion
+            cells = f"{c.tp}/{c.fp}/{c.fn}/{c.tn} | {r.undecided_labels} | {r.unlabelled} | {r.errors}"
+            lines.append(
+                line("overall (passed every gate)", r.criterion, str(r.stats.n), r.iaa, r.stats, cells)
+            )
+    short = sum(r.too_short for r in rows)
+    lines += [
+        "",
+        "Positive = keep. Undecided labels (uncertain, borderline, a `fair` grade) count for neither side. "
+        "A filter scores the clips it judged (stage 1 passed, stage ran without error); `overall` leaves out "
+        f"clips that failed only the 5 s rule ({short} sources gave no longer clip) and counts each source that "
+        "gave no clip at all (unreadable) once.",
+        "",
+    ]
+    lines.append("### Clips each filter gets wrong")
+    lines.append("")
+    for r in rows:
+        if not r.misses:
+            continue
+        lines.append(f"**{r.filter}** ({r.criterion}):")
+        for m in r.misses:
+            what = (
+                "kept, labelled reject" if m.engine_keeps else f"rejected ({m.engine_reason}), labelled keep"
+            )
+            lines.append(f"- `{m.unit}` ({m.file}): {what}; label: {m.label_reason}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def average(rows: list[Row]) -> Agreement:
+    """The mean over filters of each figure (the paper's "average" row)."""
+    return Agreement(
+        n=sum(r.stats.n for r in rows),
+        accuracy=mean_defined(r.stats.accuracy for r in rows),
+        precision=mean_defined(r.stats.precision for r in rows),
+        recall=mean_defined(r.stats.recall for r in rows),
+        f1=mean_defined(r.stats.f1 for r in rows),
+        kappa=mean_defined(r.stats.kappa for r in rows),
+    )
+
+
+def average_iaa(rows: list[Row]) -> Agreement | None:
+    got = [r.iaa for r in rows if r.iaa is not None]
+    if not got:
+        return None
+    return Agreement(
+        n=sum(a.n for a in got),
+        accuracy=mean_defined(a.accuracy for a in got),
+        precision=None,
+        recall=None,
+        f1=None,
+        kappa=mean_defined(a.kappa for a in got),
+    )
+
+
+def to_json(rows: list[Row]) -> dict[str, Any]:
+    filters = [r for r in rows if r.filter != "overall"]
+    return {
+        "rows": [asdict(r) for r in rows],
+        "average": asdict(average(filters)) if filters else None,
+        "average_iaa": (lambda a: asdict(a) if a else None)(average_iaa(filters)),
+    }

@@ -1,0 +1,150 @@
+"""Table 7 rows from hand-made run records and labels: which clip counts where, and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from talkvid_fast.agreement import default_filters, evaluate, load_labels, parse_map, stages_in
+from talkvid_fast.agreement.__main__ import main
+from talkvid_fast.manifest import read_run
+
+from .records import clip, head, source, stage, write_run
+
+MEDIA = "/data/media"
+
+
+def _labels(tmp: Path) -> Path:
+    def entry(file: str, **values: object) -> dict:
+        return {
+            "file": file,
+            "labels": {k: {"value": v, "reason": f"{k} of {file}"} for k, v in values.items()},
+        }
+
+    data = [
+        # a: kept by everything; labels agree except camera_stable
+        entry(
+            "positives/a.mp4",
+            stable_head=True,
+            camera_stable=False,
+            face_large=True,
+            speaking=True,
+            keep=True,
+        ),
+        # b: head found no face; labels say the face is small (reject) and keep false
+        entry("positives/b.mp4", stable_head="uncertain", face_large=False, speaking=True, keep=False),
+        # c: the head stage failed with an error: no head verdict at all
+        entry("negatives/c.mp4", face_large=True, keep=False),
+        # d: too short for the 5 s rule, labelled keep
+        entry("d.mp4", keep=True),
+        # e: unreadable; matched by its stem (the source id)
+        entry("elsewhere/e.mp4", keep=False),
+        # f: silent, speech gate rejects; label speaking false; visual quality fair = neither side
+        entry("positives/f.mp4", speaking=False, visual_quality="fair", keep=False),
+    ]
+    path = tmp / "labels.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+def _run(tmp: Path) -> Path:
+    def p(name: str) -> str:
+        return f"{MEDIA}/{name}"
+
+    return write_run(
+        tmp / "out",
+        [
+            (
+                source("a", p("positives/a.mp4")),
+                [clip("a", p("positives/a.mp4"), head=head(), motion=stage({"stability_ratio": True}))],
+            ),
+            (
+                source("b", p("positives/b.mp4")),
+                [
+                    clip(
+                        "b",
+                        p("positives/b.mp4"),
+                        head=stage({"face_consistency": False}, failed="no_face"),
+                        motion=stage({"stability_ratio": True}),
+                    )
+                ],
+            ),
+            (
+                source("c", p("negatives/c.mp4")),
+                [clip("c", p("negatives/c.mp4"), head=stage({}, error="RuntimeError: boom"))],
+            ),
+            (source("d", p("d.mp4")), [clip("d", p("d.mp4"), duration=4.0)]),
+            (source("e", "/other/place/e.mp4", error="unreadable"), []),
+            (source("f", p("positives/f.mp4")), [clip("f", p("positives/f.mp4"), speech=False)]),
+        ],
+    )
+
+
+def _rows(tmp: Path) -> dict:
+    run = read_run(_run(tmp))
+    filters, unmapped = default_filters(stages_in(run.clips))
+    assert unmapped == []
+    return {r.filter: r for r in evaluate(run, load_labels(_labels(tmp)), filters)}
+
+
+def test_rows_count_what_each_filter_judged(tmp_path: Path) -> None:
+    rows = _rows(tmp_path)
+    # head.resolution: a kept & labelled large (TP); b rejected by no_face & labelled small (TN);
+    # c errored (not judged, counted as an error); d, f never reached the head stage
+    r = rows["head.resolution"]
+    assert (r.confusion.tp, r.confusion.fp, r.confusion.fn, r.confusion.tn) == (1, 0, 0, 1)
+    assert r.errors == 1
+    # head.movement: a TP; b's label is uncertain -> neither side
+    m = rows["head.movement"]
+    assert m.confusion.n == 1 and m.undecided_labels == 1
+    # motion: a kept but labelled unstable -> one false positive, listed with its label reason
+    mo = rows["motion"]
+    assert (mo.confusion.fp, mo.confusion.n) == (1, 1)
+    assert [x.unit for x in mo.misses] == ["a-scene1"] and mo.misses[
+        0
+    ].label_reason == "camera_stable of positives/a.mp4"
+    # speech gate: a, b kept & speaking (2 TP), f rejected & silent (TN); c, d have no speaking label
+    s = rows["segment.speech"]
+    assert (s.confusion.tp, s.confusion.fp, s.confusion.fn, s.confusion.tn) == (2, 0, 0, 1)
+    assert s.unlabelled == 0
+
+
+def test_keep_row_leaves_out_the_5s_rule_and_counts_unreadable_sources(tmp_path: Path) -> None:
+    k = _rows(tmp_path)["overall"]
+    # a passed & keep (TP); b, c, f rejected & keep false (3 TN); d only failed the 5 s rule (left out,
+    # counted as too short); e unreadable: one unit, rejected, keep false (TN), matched by its stem
+    assert (k.confusion.tp, k.confusion.fp, k.confusion.fn, k.confusion.tn) == (1, 0, 0, 4)
+    assert k.too_short == 1
+    assert k.stats.accuracy == 1.0
+
+
+def test_new_stages_map_by_name_and_by_option() -> None:
+    filters, unmapped = default_filters(["speaker", "facecrop_quality", "lipsync_magic", "head"])
+    crit = {f.name: f.criterion for f in filters}
+    assert crit["speaker"] == "speaking" and crit["facecrop_quality"] == "visual_quality"
+    assert unmapped == ["lipsync_magic"]
+    (f,) = parse_map(["lipsync_magic.sync+offset=speaking"])
+    assert (f.stage, f.gates, f.criterion) == ("lipsync_magic", ("sync", "offset"), "speaking")
+    with pytest.raises(ValueError, match="STAGE"):
+        parse_map(["speaking"])
+
+
+def test_bad_label_value_fails_with_the_allowed_values(tmp_path: Path) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps([{"file": "a.mp4", "labels": {"keep": {"value": "maybe"}}}]))
+    with pytest.raises(ValueError, match="allowed are true, false"):
+        load_labels(path)
+
+
+def test_cli_prints_the_table_and_writes_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = _run(tmp_path)
+    assert main(["--labels", str(_labels(tmp_path)), "--run", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| head.resolution | face_large | 2 |" in text
+    assert "`a-scene1` (positives/a.mp4): kept, labelled reject" in text
+    data = json.loads((out / "agreement.json").read_text())
+    overall = next(r for r in data["rows"] if r["filter"] == "overall")
+    assert overall["confusion"] == {"tp": 1, "fp": 0, "fn": 0, "tn": 4}
+    assert main(["--labels", str(tmp_path / "missing.json"), "--run", str(out)]) == 2
