@@ -14,7 +14,20 @@ from .manifest import Journal, write_atomic
 FUNNEL = ("duration", "speech", "quality", "motion", "head")
 
 
-def summarize(journal: Journal, unavailable: dict[str, str], wall_seconds: float) -> dict[str, Any]:
+def summarize(
+    journal: Journal,
+    unavailable: dict[str, str],
+    wall_seconds: float,
+    this_run: set[str] | None = None,
+) -> dict[str, Any]:
+    """The summary of the whole output folder (every run into it), plus this run's own work.
+
+    Note [Resumed runs]: a rerun skips the sources already committed, so its wall time says nothing about
+    the output's hours. The whole output's rate is its video seconds over the processing seconds the
+    sources recorded (summed over sources, so with several workers it is a per-worker rate); this run's
+    end-to-end RTF is the video it processed over its own wall time, and there is none when it processed
+    nothing. `this_run` holds the source ids this run processed (None: every source in the journal).
+    """
     sources = [s for s, _ in journal.records()]
     clips = [c for _, cs in journal.records() for c in cs]
     ok = [s for s in sources if s["status"] == "ok"]
@@ -41,6 +54,12 @@ def summarize(journal: Journal, unavailable: dict[str, str], wall_seconds: float
     rtf = {
         k: round(stage_inputs[k] / v, 2) for k, v in stage_seconds.items() if v > 0 and stage_inputs[k] > 0
     }
+    done_now = [s for s in sources if this_run is None or s["source_id"] in this_run]
+    seconds_now = sum(s.get("probe", {}).get("duration", 0.0) for s in done_now if s["status"] == "ok")
+    processing = sum(s.get("timings", {}).get("total", 0.0) for s in sources)
+    rtf_now = (
+        round(seconds_now / wall_seconds, 2) if done_now and seconds_now > 0 and wall_seconds > 0 else None
+    )
     return {
         "sources": len(sources),
         "sources_ok": len(ok),
@@ -55,7 +74,22 @@ def summarize(journal: Journal, unavailable: dict[str, str], wall_seconds: float
         "clip_failures": dict(clip_failures),
         "stages_not_run": unavailable,
         "rtf": rtf,
-        "rtf_end_to_end": round(seconds_in / wall_seconds, 2) if wall_seconds > 0 else None,
+        "whole_output": {
+            "sources": len(sources),
+            "hours_in": round(seconds_in / 3600, 4),
+            "processing_seconds": round(processing, 2),
+            "rtf_processing": round(seconds_in / processing, 2)
+            if processing > 0 and seconds_in > 0
+            else None,
+        },
+        "this_run": {
+            "processed": len(done_now),
+            "skipped": len(sources) - len(done_now),
+            "hours_in": round(seconds_now / 3600, 4),
+            "wall_seconds": round(wall_seconds, 2),
+            "rtf_end_to_end": rtf_now,
+        },
+        "rtf_end_to_end": rtf_now,  #: this run's (Note [Resumed runs]); None when it processed nothing
         "scores": _score_spreads(clips),
     }
 
@@ -104,7 +138,25 @@ def render(summary: dict[str, Any]) -> str:
         )
     if summary["rtf"]:
         lines.append("RTF per stage: " + ", ".join(f"{k}={v}" for k, v in sorted(summary["rtf"].items())))
-    lines.append(f"RTF end to end: {summary['rtf_end_to_end']}")
+    whole, now = summary.get("whole_output"), summary.get("this_run")
+    if whole is not None:
+        lines.append(
+            f"whole output (all runs): {whole['sources']} sources, {whole['hours_in']:.4f} h in, "
+            f"{whole['processing_seconds']:.1f} s of processing summed over sources, "
+            f"RTF per processing second: {whole['rtf_processing']}"
+        )
+    if now is not None and now["processed"] == 0:
+        lines.append(
+            f"this run: nothing left to do ({now['skipped']} sources already done); no RTF for this run"
+        )
+    elif now is not None:
+        lines.append(
+            f"this run: {now['processed']} processed, {now['skipped']} already done "
+            f"({now['hours_in']:.4f} h in {now['wall_seconds']:.1f} s wall); "
+            f"RTF end to end: {now['rtf_end_to_end']}"
+        )
+    else:
+        lines.append(f"RTF end to end: {summary['rtf_end_to_end']}")
     return "\n".join(lines)
 
 

@@ -129,14 +129,14 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted: rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     talkvid_path, n = write_talkvid_json(outcome.journal, output)
-    summary = summarize(outcome.journal, outcome.unavailable, outcome.wall_seconds)
+    summary = summarize(
+        outcome.journal, outcome.unavailable, outcome.wall_seconds, set(outcome.processed_ids)
+    )
     summary.update(processed_this_run=outcome.processed, skipped_finished=outcome.skipped)
     write_summary(summary, output)
     print(render(summary))
-    print(
-        f"this run: {outcome.processed} processed, {outcome.skipped} already done"
-        + (f", {outcome.dropped_bytes} torn bytes dropped from the journal" if outcome.dropped_bytes else "")
-    )
+    if outcome.dropped_bytes:
+        print(f"{outcome.dropped_bytes} torn bytes dropped from the journal")
     print(
         f"manifest: {output / 'journal.jsonl'} (+ clips.parquet, sources.parquet); {n} clips in {talkvid_path}"
     )

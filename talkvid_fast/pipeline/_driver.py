@@ -57,6 +57,7 @@ class RunOutcome:
     dropped_bytes: int  #: torn bytes cut from the journal on resume
     unavailable: dict[str, str]  #: filter stages that could not run, with why
     wall_seconds: float
+    processed_ids: list[str] = dataclasses.field(default_factory=list)  #: sources this run committed
 
 
 def _size(fields: dict[str, Any]) -> int:
@@ -115,7 +116,13 @@ def run_sources(
     bar.close()
     write_tables(journal, folder)
     return RunOutcome(
-        journal, len(todo), skipped, journal.dropped_bytes, unavailable, time.perf_counter() - started
+        journal,
+        len(todo),
+        skipped,
+        journal.dropped_bytes,
+        unavailable,
+        time.perf_counter() - started,
+        [str(f["video-id"]) for f in todo],
     )
 
 
