@@ -1,4 +1,7 @@
-"""The run summary: the attrition funnel (hours per stage), failures by reason, per-stage RTF, score spreads."""
+"""The run summary: the attrition funnel (hours per stage), failures by reason, per-stage RTF, score spreads.
+
+`python -m talkvid_fast.report --run OUT` writes OUT/report.html (and the plots in OUT/report_files/) again
+from the folder's records, for a finished run, a run still going, or one made before reports existed."""
 
 from __future__ import annotations
 
@@ -9,13 +12,22 @@ from typing import Any
 
 import numpy as np
 
-from .manifest import Journal, write_atomic
+from .manifest import Journal, RunFolder, write_atomic
+from .stages import FILTER_STAGES
 
-FUNNEL = ("duration", "speech", "quality", "motion", "head")
+FUNNEL = ("duration", "speech", *FILTER_STAGES)
+
+
+def funnel_gates(clips: list[dict[str, Any]]) -> list[str]:
+    """Stage 1's gates, the filter stages in pipeline order, then any other gate the records carry."""
+    seen = dict.fromkeys(FUNNEL)
+    for c in clips:
+        seen.update(dict.fromkeys(c.get("gates", {})))
+    return list(seen)
 
 
 def summarize(
-    journal: Journal,
+    journal: Journal | RunFolder,
     unavailable: dict[str, str],
     wall_seconds: float,
     this_run: set[str] | None = None,
@@ -36,7 +48,7 @@ def summarize(
 
     funnel = []
     alive = list(clips)
-    for gate in FUNNEL:
+    for gate in funnel_gates(clips):
         judged = [c for c in alive if gate in c["gates"]]
         if not judged and gate not in ("duration", "speech"):
             funnel.append({"gate": gate, "ran": False, "clips": len(alive), "hours": _hours(alive)})
@@ -165,3 +177,34 @@ def write_summary(summary: dict[str, Any], folder: Path) -> Path:
     path = folder / "summary.md"
     write_atomic(path, ("# Run summary\n\n```\n" + render(summary) + "\n```\n").encode())
     return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import sys
+
+    from .htmlreport import write_report
+    from .manifest import read_run
+
+    p = argparse.ArgumentParser(prog="python -m talkvid_fast.report", description=__doc__)
+    p.add_argument("--run", required=True, help="output folder of a run")
+    p.add_argument("--thumbs", type=int, default=5, help="example clips per side of each gate (default 5)")
+    args = p.parse_args(argv)
+    try:
+        run = read_run(Path(args.run))
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    summary = summarize(run, {}, 0.0)
+    saved = run.folder / "summary.json"
+    if saved.is_file():  # this run's figures and the stages that did not run are only known at run time
+        old = json.loads(saved.read_text())
+        for key in ("this_run", "rtf_end_to_end", "stages_not_run"):
+            if key in old:
+                summary[key] = old[key]
+    print(write_report(run, summary, thumbs_per_side=args.thumbs))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

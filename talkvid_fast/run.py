@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from .engines import gpu_devices, pick_device
 from .export import ExportParams, write_talkvid_json
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--fresh", dest="fresh", action="store_true", help="discard the output's manifest and start over"
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-report", action="store_true", help="do not write report.html at the end")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
 
@@ -78,6 +80,20 @@ def _check_output(folder: Path) -> None:
             pass
     except OSError as exc:
         raise InputError(f"output folder {folder} is not writable: {exc}") from exc
+
+
+def _write_html_report(output: Path, summary: dict[str, Any]) -> None:
+    """report.html beside the manifest; a report that cannot be drawn never fails a finished run."""
+    try:
+        from .htmlreport import write_report
+        from .manifest import read_run
+
+        print(f"report: {write_report(read_run(output), summary)}")
+    except Exception as exc:
+        logging.getLogger(__name__).warning("report.html not written: %s: %s", type(exc).__name__, exc)
+        print(
+            f"report.html not written ({type(exc).__name__}: {exc}); retry with python -m talkvid_fast.report --run {output}"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     summary.update(processed_this_run=outcome.processed, skipped_finished=outcome.skipped)
     write_summary(summary, output)
     print(render(summary))
+    if not args.no_report:
+        _write_html_report(output, summary)
     if outcome.dropped_bytes:
         print(f"{outcome.dropped_bytes} torn bytes dropped from the journal")
     print(

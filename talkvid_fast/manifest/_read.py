@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,14 @@ class RunFolder:
 
     def section(self, name: str) -> dict[str, Any]:
         return self.sections.get(name, {})
+
+    def records(self) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]]]]:
+        """(source record, its clip records), as `Journal.records()`."""
+        by_source: dict[str, list[dict[str, Any]]] = {}
+        for c in self.clips:
+            by_source.setdefault(c["source_id"], []).append(c)
+        for s in self.sources:
+            yield s, by_source.get(s["source_id"], [])
 
 
 def read_run(folder: Path) -> RunFolder:
