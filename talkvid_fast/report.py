@@ -196,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     summary = summarize(run, {}, 0.0)
+    summary["this_run"] = summary["rtf_end_to_end"] = None  # a report redrawn later has no run of its own
     saved = run.folder / "summary.json"
-    if saved.is_file():  # this run's figures and the stages that did not run are only known at run time
+    if saved.is_file():  # the last run's own figures and the stages that did not run are known at run time
         old = json.loads(saved.read_text())
         for key in ("this_run", "rtf_end_to_end", "stages_not_run"):
             if key in old:

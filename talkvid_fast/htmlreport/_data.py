@@ -121,7 +121,8 @@ def backends(run: RunFolder) -> dict[str, list[str]]:
     out: dict[str, dict[str, None]] = defaultdict(dict)
     for s in run.sources:
         if s.get("decoder"):
-            out["decoder"][s["decoder"]] = None
+            for key in ("decoder", "decode_scan", "decode_views", "total"):
+                out[key][s["decoder"]] = None
     for c in run.clips:
         for stage, result in c.get("stages", {}).items():
             if isinstance(result, dict) and result.get("backend"):

@@ -190,7 +190,7 @@ def write_report(run: RunFolder, summary: dict[str, Any], thumbs_per_side: int =
             if now["processed"] == 0
             else f"{now['processed']} sources processed in {now['wall_seconds']:.1f} s wall, RTF end to end {now['rtf_end_to_end']}"
         )
-        parts.append(f"<p>This run: {escape(text)}.</p>")
+        parts.append(f"<p>Last run: {escape(text)}.</p>")
 
     # profile
     parts.append("<h2>Profile</h2>")
