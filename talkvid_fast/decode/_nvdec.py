@@ -100,7 +100,12 @@ class NvdecDecoder:
             raise DecodeError("corrupt", f"{self._path}: no frame could be decoded")
         order = np.argsort(np.asarray(pts), kind="stable")
         pts_arr = np.asarray(pts, dtype=np.int64)[order]
-        return ScanResult(times=pts_arr * tb, pts=pts_arr, decode_seconds=time.perf_counter() - started)
+        # times count from the container's start, as PyAV's (Note [Decode passes])
+        return ScanResult(
+            times=pts_arr * tb - self.metadata.start_time,
+            pts=pts_arr,
+            decode_seconds=time.perf_counter() - started,
+        )
 
     def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
         # NVDEC decodes far faster than the stages consume; a linear pass avoids seek-accuracy pitfalls.
