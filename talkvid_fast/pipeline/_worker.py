@@ -8,6 +8,8 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..clips import Clip
 from ..decode import DecodeError, VideoDecoder, gather_views, open_decoder
 from ..export import export_clip
@@ -121,6 +123,7 @@ class Worker:
         views, seconds = gather_views(decoder, pts, work)
         timings["decode_views"] = timings.get("decode_views", 0.0) + seconds
         inputs["decode_views"] = inputs.get("decode_views", 0.0) + sum(c.duration for c in clips)
+        cfg_device = torch.device(self.config.device)  # a source that fell back to PyAV decoded on the host
         for name, stage in self.stages.items():
             todo = [
                 c for c in clips if (c.clip_id, name) in views and name not in records[c.clip_id]["stages"]
@@ -131,7 +134,7 @@ class Worker:
                 continue
             t = time.perf_counter()
             try:
-                results = stage.process([(c, views.pop((c.clip_id, name))) for c in todo])
+                results = stage.process([(c, _on(views.pop((c.clip_id, name)), cfg_device)) for c in todo])
             except Exception as exc:
                 log.exception("stage %s failed on a batch", name)
                 results = [StageResult(error=f"{type(exc).__name__}: {exc}") for _ in todo]
@@ -147,6 +150,11 @@ def _failed(src: dict[str, Any], reason: str, detail: str, started: float) -> Re
     src["errors"] = [{"reason": reason, "detail": detail}]
     src["timings"] = {"total": round(time.perf_counter() - started, 4)}
     return src, []
+
+
+def _on(views: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Views on the stage's device (FrameRequest's contract), whichever decoder wrote them."""
+    return {k: v if v.device == device else v.to(device) for k, v in views.items()}
 
 
 def _safe(name: str) -> str:
