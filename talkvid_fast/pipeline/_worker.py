@@ -12,7 +12,7 @@ import torch
 
 from ..clips import Clip
 from ..decode import DecodeError, VideoDecoder, gather_views, open_decoder
-from ..export import export_clip
+from ..export import EncodePool, export_clips
 from ..segment import segment_source
 from ..stages import FilterStage, StageResult, StageUnavailable, load_stage
 from ._config import RunConfig
@@ -30,6 +30,7 @@ class Worker:
         self.config = config
         self.stages: dict[str, FilterStage] = {}
         self.unavailable: dict[str, str] = {}
+        self.encode_pool: EncodePool | None = None  #: x264 threads, made at the first media export
         for name in config.filter_stages:
             try:
                 stage = load_stage(name, config.profile.section(name), device=config.device)
@@ -83,11 +84,17 @@ class Worker:
         if "export" in cfg.stages:
             t = time.perf_counter()
             folder = cfg.output / "clips" / _safe(seg.source.source_id)
-            for clip in alive:
+            passing = [clip for clip in alive if records[clip.clip_id]["passed"]]
+            if cfg.export.mode == "media" and self.encode_pool is None:
+                self.encode_pool = EncodePool(cfg.export.encode_workers)  # Note [Export pool]
+            for clip, exported in export_clips(
+                decoder, seg.scan.pts, passing, folder, cfg.export, self.encode_pool
+            ):
                 rec = records[clip.clip_id]
-                if rec["passed"]:
-                    exported = export_clip(decoder, seg.scan.pts, clip, folder, cfg.export)
-                    inputs["export"] = inputs.get("export", 0.0) + clip.duration
+                inputs["export"] = inputs.get("export", 0.0) + clip.duration
+                if isinstance(exported, dict):  # a span (Note [Span export])
+                    rec["export"] = exported
+                else:
                     rec["export"] = {
                         **exported.__dict__,
                         "video_path": _rel(exported.video_path, cfg.output),
