@@ -43,12 +43,12 @@ prepare() {
   mkdir -p "$DATA/whl" "$DATA/media" "$DATA/home/weights/facemesh"
   grep -qx '/.gpucheck/' "$(git rev-parse --git-common-dir)/info/exclude" 2>/dev/null \
     || echo '/.gpucheck/' >> "$(git rev-parse --git-common-dir)/info/exclude"
-  if [ "$LIGHT" != 1 ] && ! ls "$DATA"/whl/av-*.whl > /dev/null 2>&1; then
+  if [ "$LIGHT" != 1 ] && ! ls "$DATA"/whl/platformdirs-*.whl > /dev/null 2>&1; then
     local av_version
     av_version=$($PY -c "import av; print(av.__version__)")
     $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
       --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 \
-      -d "$DATA/whl" "av==$av_version" scenedetect==0.6.4 "pysubs2>=1.7" "webrtcvad-wheels>=2.0.14" \
+      -d "$DATA/whl" "av==$av_version" scenedetect==0.6.4 "pysubs2>=1.7" "webrtcvad-wheels>=2.0.14" platformdirs \
       || echo "prepare: wheels not fetched (no PyPI here?)"
   fi
   for m in $MEDIA manifest.json labels.json README.md; do
