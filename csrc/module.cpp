@@ -34,4 +34,5 @@ PYBIND11_MODULE(_native, m) {
   tvf::register_color_convert(m);
   tvf::register_fragments(m);
   tvf::register_face_warp(m);
+  tvf::register_scan_histogram(m);
 }

@@ -6,4 +6,5 @@ namespace tvf {
 void register_color_convert(pybind11::module_& m);
 void register_fragments(pybind11::module_& m);
 void register_face_warp(pybind11::module_& m);
+void register_scan_histogram(pybind11::module_& m);
 }  // namespace tvf

@@ -46,7 +46,9 @@ TVF_HD uint8_t round_to_u8(float x) {
   return static_cast<uint8_t>(x);
 }
 
-TVF_HD void yuv_to_rgb_resize_pixel(const YuvToRgbParams& p, int oy, int ox) {
+// The RGB value of output pixel (oy, ox) (steps 1-3 above), written to o[0..2]; the scan histogram
+// (kernels/scan_histogram.cuh) reads it without storing the image.
+TVF_HD void yuv_to_rgb_resize_value(const YuvToRgbParams& p, int oy, int ox, uint8_t o[3]) {
   const float scale_y = static_cast<float>(p.in_h) / static_cast<float>(p.out_h);
   const float scale_x = static_cast<float>(p.in_w) / static_cast<float>(p.out_w);
   float fy = (static_cast<float>(oy) + 0.5f) * scale_y - 0.5f;
@@ -66,12 +68,15 @@ TVF_HD void yuv_to_rgb_resize_pixel(const YuvToRgbParams& p, int oy, int ox) {
   yuv_pixel_to_rgb(p, y0, x1, b);
   yuv_pixel_to_rgb(p, y1, x0, c);
   yuv_pixel_to_rgb(p, y1, x1, d);
-  uint8_t* o = p.out + static_cast<int64_t>(oy) * p.out_pitch + static_cast<int64_t>(ox) * 3;
   for (int k = 0; k < 3; ++k) {
     const float top = a[k] + (b[k] - a[k]) * wx;
     const float bot = c[k] + (d[k] - c[k]) * wx;
     o[k] = round_to_u8(top + (bot - top) * wy);
   }
+}
+
+TVF_HD void yuv_to_rgb_resize_pixel(const YuvToRgbParams& p, int oy, int ox) {
+  yuv_to_rgb_resize_value(p, oy, ox, p.out + static_cast<int64_t>(oy) * p.out_pitch + static_cast<int64_t>(ox) * 3);
 }
 
 #ifdef TVF_WITH_CUDA

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .engines import gpu_devices, pick_device
-from .export import ExportParams, write_talkvid_json
+from .export import ENCODERS, EXPORT_MODES, ExportParams, write_spans_json, write_talkvid_json
 from .inputs import InputError, discover
 from .manifest import ProfileChanged
 from .pipeline import ALL_STAGES, RunConfig, parse_stages, run_sources
@@ -56,6 +56,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--cascade", action="store_true", help="run a filter only on clips that passed the ones before"
     )
     p.add_argument("--crf", type=int, default=18, help="x264 CRF of exported clips (default 18)")
+    p.add_argument(
+        "--export",
+        default="media",
+        choices=EXPORT_MODES,
+        help="media: cut and encode passing clips (default); spans: write spans.json, no re-encode",
+    )
+    p.add_argument(
+        "--encoder", default="auto", choices=ENCODERS, help="auto: NVENC where the GPU has it, else x264"
+    )
+    p.add_argument("--encode-workers", type=int, default=2, help="x264 encoder threads (default 2)")
     resume = p.add_mutually_exclusive_group()
     resume.add_argument(
         "--resume",
@@ -123,7 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             decoder=args.decoder,
             clip_batch=args.clip_batch,
             cascade=args.cascade,
-            export=ExportParams(crf=args.crf),
+            export=ExportParams(
+                crf=args.crf, mode=args.export, encoder=args.encoder, encode_workers=args.encode_workers
+            ),
         )
     except (ValueError, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -145,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\ninterrupted: rerun the same command to resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     talkvid_path, n = write_talkvid_json(outcome.journal, output)
+    if config.export.mode == "spans":
+        talkvid_path, n = write_spans_json(outcome.journal, output)
     summary = summarize(
         outcome.journal, outcome.unavailable, outcome.wall_seconds, set(outcome.processed_ids)
     )

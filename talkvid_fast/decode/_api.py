@@ -47,6 +47,7 @@ class VideoMetadata:
     time_base: float = 0.0  #: seconds per pts tick of the video stream
     color_matrix: int = 601  #: YUV->RGB matrix (601 or 709), FFmpeg's choice for this stream
     full_range: bool = False  #: JPEG (0-255) range instead of video (16-235) range
+    start_time: float = 0.0  #: container start in seconds; frame times count from it (ScanResult.times)
 
     @property
     def width(self) -> int:

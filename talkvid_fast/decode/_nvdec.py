@@ -20,6 +20,7 @@ import torch
 from ..native import yuv420_to_rgb
 from ._api import DecodeError, ScanConsumer, ScanResult
 from ._pyav import probe
+from ._scan_features import ScanHistograms
 
 
 class NvdecUnsupported(RuntimeError):
@@ -76,11 +77,22 @@ class NvdecDecoder:
         except Exception as exc:
             raise DecodeError("corrupt", f"{self._path}: NVDEC decoding failed ({exc})") from exc
 
+    def _planes(self, nv12: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """NV12 surface (H * 3/2, W) -> Y (H, W) and interleaved UV (ceil(H/2), ceil(W/2), 2) views."""
+        h, w = self.metadata.coded_height, self.metadata.coded_width
+        return nv12[:h], nv12[h : h + (h + 1) // 2].unflatten(1, (-1, 2))[:, : (w + 1) // 2]
+
+    def _scan_features(self, consumer: ScanConsumer, small: tuple[int, int]) -> ScanHistograms | None:
+        """Device-side histograms when the consumer takes them (SceneCollector's histogram detector)."""
+        if not getattr(consumer, "takes_histograms", False):
+            return None
+        meta = self.metadata
+        sink = consumer.add_histogram  # type: ignore[attr-defined]
+        return ScanHistograms(self.device, small, sink, meta.color_matrix, meta.full_range)
+
     def _rgb(self, nv12: torch.Tensor, size: tuple[int, int] | None) -> torch.Tensor:
         """NV12 surface -> RGB (size or coded size), coded orientation."""
-        h, w = self.metadata.coded_height, self.metadata.coded_width
-        y = nv12[:h]
-        uv = nv12[h : h + (h + 1) // 2].unflatten(1, (-1, 2))[:, : (w + 1) // 2]
+        y, uv = self._planes(nv12)
         return yuv420_to_rgb(
             y, uv=uv, size=size, matrix=self.metadata.color_matrix, full_range=self.metadata.full_range
         )
@@ -92,15 +104,26 @@ class NvdecDecoder:
         rate = self.metadata.guessed_fps or 25.0
         tb = self.metadata.time_base or 1 / 90_000
         pts: list[int] = []
+        features = self._scan_features(consumer, small)
         for p, surface in self._surfaces():
-            bgr = self._rgb(surface, small).flip(-1).cpu().numpy()  # a small frame: the one host copy
-            consumer(len(pts), round(p * tb * rate), bgr)
+            if features is not None:  # Note [Device scan]: 1 KB per frame, to the host in batches
+                features.add(*self._planes(surface), len(pts), round(p * tb * rate))
+            else:
+                bgr = self._rgb(surface, small).flip(-1).cpu().numpy()  # a small frame: the one host copy
+                consumer(len(pts), round(p * tb * rate), bgr)
             pts.append(p)
+        if features is not None:
+            features.finish()
         if not pts:
             raise DecodeError("corrupt", f"{self._path}: no frame could be decoded")
         order = np.argsort(np.asarray(pts), kind="stable")
         pts_arr = np.asarray(pts, dtype=np.int64)[order]
-        return ScanResult(times=pts_arr * tb, pts=pts_arr, decode_seconds=time.perf_counter() - started)
+        # times count from the container's start, as PyAV's (Note [Decode passes])
+        return ScanResult(
+            times=pts_arr * tb - self.metadata.start_time,
+            pts=pts_arr,
+            decode_seconds=time.perf_counter() - started,
+        )
 
     def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
         # NVDEC decodes far faster than the stages consume; a linear pass avoids seek-accuracy pitfalls.

@@ -87,6 +87,7 @@ def probe(path: str) -> VideoMetadata:
             if stream.codec_context.colorspace == 1
             else 601,  # FFmpeg: unspecified -> BT.601
             full_range=stream.codec_context.color_range == 2,
+            start_time=container.start_time / av.time_base if container.start_time is not None else 0.0,
         )
     finally:
         container.close()
@@ -116,8 +117,7 @@ class PyAVDecoder:
         self._stream.thread_type = "AUTO"
         if threads:
             self._stream.codec_context.thread_count = threads
-        start = self._container.start_time
-        self._t0 = start / av.time_base if start is not None else 0.0
+        self._t0 = self.metadata.start_time
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         try:

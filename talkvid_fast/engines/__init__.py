@@ -10,7 +10,7 @@ stages run their models through `open_model_engine` (Note [Stage engines]).
 
 from __future__ import annotations
 
-from ._model_engine import RUNTIMES, ModelEngine, open_model_engine
+from ._model_engine import RUNTIMES, EngineUse, ModelEngine, open_model_engine
 from ._onnx import OrtEngine, export_onnx
 from ._runtime import RuntimeChoice, select_runtime
 from ._select import TorchEngine, gpu_devices, pick_device
@@ -20,6 +20,7 @@ from ._tensorrt import TensorRTUnavailable, TrtEngine
 __all__ = [
     "RUNTIMES",
     "EngineSpec",
+    "EngineUse",
     "GraphSpec",
     "ModelEngine",
     "OrtEngine",

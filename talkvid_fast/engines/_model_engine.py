@@ -12,7 +12,11 @@ torch tensors back on that device. TensorRT's profile bounds the batch: larger c
 (every graph we build maps output row i to input row i per input, so splitting each input into the same
 number of parts and concatenating the outputs is exact). Inputs whose item shape differs from the graph's
 static shape (a short CoTracker window, another model_size) run through the torch module instead; `name`
-stays the picked engine's and `fallback_calls` counts these, so a record can say both.
+stays the picked engine's, `last_ran` names what ran the latest call and `fallback_calls` counts the
+fallbacks, so a stage records what really scored each clip (`EngineUse`: "tensorrt-...+torch-cuda-fp16" and
+`StageResult.fallback_calls` when a clip's calls were split between them).
+Inputs are moved to the engine's device first: a CUDA worker whose source fell back to CPU decoding hands
+host frames, which TensorRT would reject (it binds device addresses).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -56,7 +61,9 @@ class ModelEngine:
         self.torch = TorchEngine(module, device, choice.precision if device.type == "cuda" else "fp32")
         self.engine: Any = self.torch if choice.kind == "torch" else choice.open(module)
         self.graph = graph
-        self.fallback_calls = 0
+        self.calls = 0  #: calls of this object (one per stage call, however many parts it was split into)
+        self.fallback_calls = 0  #: of those, calls the torch module ran instead of the picked engine
+        self.last_ran = ""  #: name of what ran the latest call: `name`, or the torch fallback's name
 
     @property
     def name(self) -> str:
@@ -78,10 +85,19 @@ class ModelEngine:
             math.ceil(x.shape[0] / spec.batch.max) for x, spec in zip(inputs, self.graph.inputs, strict=True)
         )
 
+    @property
+    def fallback_name(self) -> str:
+        """What runs the calls whose item shapes the picked engine does not take."""
+        return self.torch.name
+
     def __call__(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        inputs = tuple(x.to(self.device, non_blocking=True) for x in inputs)
+        self.calls += 1
         if not self.fits(inputs):
             self.fallback_calls += 1
+            self.last_ran = self.fallback_name
             return self._run(self.torch, inputs)
+        self.last_ran = self.name
         k = self.parts(inputs)
         if k == 1:
             return self._run(self.engine, inputs)
@@ -94,6 +110,28 @@ class ModelEngine:
         out = engine(*inputs)
         outs = (out,) if isinstance(out, torch.Tensor) else tuple(out)
         return tuple(_as_torch(y, self.device) for y in outs)
+
+
+@dataclass
+class EngineUse:
+    """What ran a clip's (or a batch's) model calls: engine names in first-use order, and fallbacks."""
+
+    names: list[str] = field(default_factory=list)
+    fallback_calls: int = 0  #: calls that ran on the torch fallback (ModelEngine.fallback_calls' share)
+
+    def add(self, engine: ModelEngine) -> None:
+        """Counts `engine`'s latest call."""
+        if engine.last_ran not in self.names:
+            self.names.append(engine.last_ran)
+        self.fallback_calls += engine.last_ran != engine.name
+
+    def merge(self, other: EngineUse) -> None:
+        self.names.extend(n for n in other.names if n not in self.names)
+        self.fallback_calls += other.fallback_calls
+
+    def label(self, default: str) -> str:
+        """'+'-joined names of what ran, or `default` (the picked engine's name) when nothing ran."""
+        return "+".join(self.names) if self.names else default
 
 
 def open_model_engine(

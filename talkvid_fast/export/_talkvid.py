@@ -46,7 +46,7 @@ def write_talkvid_json(journal: Journal, folder: Path) -> tuple[Path, int]:
         talkvid_record(clip, source)
         for source, clips in journal.records()
         for clip in clips
-        if clip.get("export")
+        if clip.get("export") and clip["export"].get("mode", "media") == "media"
     ]
     path = folder / TALKVID_JSON
     write_atomic(path, json.dumps(records, indent=1, ensure_ascii=False).encode())

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..engines import ModelEngine, open_model_engine
+from ..engines import EngineUse, ModelEngine, open_model_engine
 from ..weights import locate, sha256_of
 from .anchors import weighted_nms
 from .blazeface import BlazeFace, detections_to_frame, load_blazeface
@@ -76,15 +76,27 @@ class FaceMeshBackend:
         self.model = f"{det_file}@{sha256_of(det_path)[:12]}+{LANDMARKS}@{sha256_of(mesh_path)[:12]}"
         det_name, mesh_name = self.detector_engine.name, self.mesh_engine.name
         self.name = f"facemesh-{mesh_name}" if det_name == mesh_name else f"facemesh-{det_name}+{mesh_name}"
+        self.last_use = (
+            EngineUse()
+        )  #: what ran the latest analyze() call's model calls (Note [Stage engines])
+
+    @property
+    def last_name(self) -> str:
+        """`name`, or what really ran the latest analyze() (the torch fallback included)."""
+        return f"facemesh-{self.last_use.label('')}" if self.last_use.fallback_calls else self.name
 
     @torch.inference_mode()
     def _batched(self, fn: ModelEngine, x: torch.Tensor) -> list[torch.Tensor]:
-        outs = [fn(x[i : i + self.batch_size]) for i in range(0, len(x), self.batch_size)]
+        outs = []
+        for i in range(0, len(x), self.batch_size):
+            outs.append(fn(x[i : i + self.batch_size]))
+            self.last_use.add(fn)
         return [torch.cat([o[k] for o in outs]) for k in range(len(outs[0]))]
 
     def analyze(self, clips: list[torch.Tensor]) -> list[list[Faces]]:
         """clips: per clip a (N_i, H_i, W_i, 3) uint8 RGB tensor -> per clip, per frame, its Faces."""
         size = self.detector.cfg.input_size
+        self.last_use = EngineUse()
         inputs, rois = [], []
         for frames in clips:
             n, h, w, _ = frames.shape

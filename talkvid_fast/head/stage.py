@@ -129,14 +129,16 @@ class HeadStage:
             scores: dict[str, Any] = dict(scores_dict(s))
             scores["num_sampled"] = len(cf.face_counts)
             scores["face_counts"] = [int(c) for c in cf.face_counts]
+            use = getattr(self.backend, "last_use", None)  # facemesh's engines (insightface: ONNX only)
             results.append(
                 StageResult(
                     scores=scores,
                     gates=gates,
                     passed=passed,
                     failed_gate=failed,
-                    backend=self.backend.name,
+                    backend=getattr(self.backend, "last_name", self.backend.name),
                     model=self.backend.model,
+                    fallback_calls=use.fallback_calls if use else 0,
                 )
             )
         return results

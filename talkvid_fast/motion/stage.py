@@ -5,8 +5,10 @@ weight-free Lucas-Kanade tracker (OpenCV, klt.py, on a CPU stage; our Numba CUDA
 the frames in GPU memory on a CUDA stage) and can only compute the `paper` ratio; `auto` takes cotracker
 when its weights are in the cache, else klt. Every record names the tracker that produced it
 (`StageResult.backend`: "klt" or "cotracker3-<model>-<engine>", the engine being e.g. "torch-cpu-fp32" or
-"tensorrt-10.3.0-fp16", Note [Stage engines]), so a klt ratio is never taken for CoTracker's. Missing weights with backend = cotracker (or method = official) raise StageUnavailable with
-the fetch command.
+"tensorrt-10.3.0-fp16", Note [Stage engines]; what actually ran the clip's windows or segments, e.g.
+"tensorrt-10.3.0-fp16+torch-cuda-fp16" with `fallback_calls` when a short window fell back to torch), so a
+klt ratio is never taken for CoTracker's. Missing weights with backend = cotracker (or method = official)
+raise StageUnavailable with the fetch command.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..clips import Clip
-from ..engines import ModelEngine, load_specs, open_model_engine
+from ..engines import EngineUse, ModelEngine, load_specs, open_model_engine
 from ..stages._api import FrameRequest, StageResult, StageUnavailable, Views
 from ..weights import WeightsMissing, locate, sha256_of
 from . import klt as _klt
@@ -109,11 +111,16 @@ class MotionStage:
 
     @property
     def label(self) -> str:
+        return self._label(None)
+
+    def _label(self, use: EngineUse | None) -> str:
+        """The record's tracker name; `use`: what ran this clip's model calls (None: the picked engine)."""
         if self.backend == "klt":
             return "klt"
         kind = "offline" if self.params.method == "official" else self.params.model
         engine = next(iter(self.engines.values()), None)
-        return f"cotracker3-{kind}-{engine.name if engine else 'torch-' + self.device.type}"
+        picked = engine.name if engine else "torch-" + self.device.type
+        return f"cotracker3-{kind}-{use.label(picked) if use else picked}"
 
     def requests(self, clip: Clip) -> list[FrameRequest]:
         p = self.params
@@ -137,6 +144,7 @@ class MotionStage:
         p = self.params
         results: list[StageResult | None] = [None] * len(batch)
         tracked: dict[int, tuple[np.ndarray | torch.Tensor, np.ndarray | torch.Tensor, int, int]] = {}
+        uses: dict[int, EngineUse] = {}
         jobs: list[tuple[int, torch.Tensor, sampling.WindowPlan]] = []
         for i, (clip, views) in enumerate(batch):
             try:
@@ -153,26 +161,29 @@ class MotionStage:
                     error=f"{type(exc).__name__}: {exc}", backend=self.label, model=self.model_id
                 )
         if jobs:
-            tracked.update(self._track_cotracker(jobs))
+            tracked.update(self._track_cotracker(jobs, uses))
         gate = PaperParams(p.min_conf, p.max_disp, p.gate_min, p.gate_max)
         for i, (tracks, conf, h, w) in tracked.items():
             ratios = self._window_ratios(tracks, conf, h, w)
             score = paper_clip_score(ratios, gate)
             ratio, ok = float(score["ratio"]), bool(score["passed"])
             verdict = "ok" if ok else ("frozen" if ratio > p.gate_max else "unstable")
+            use = uses.get(i)
+            label = self._label(use)
             results[i] = StageResult(
                 scores={
                     "stability_ratio": ratio,
                     "stability_ratio_min": float(score["ratio_min"]),
                     "stability_windows": len(ratios),
                     "stability_verdict": verdict,
-                    "tracker": self.label,
+                    "tracker": label,
                 },
                 gates={"stability_ratio": ok},
                 passed=ok,
                 failed_gate=None if ok else "stability_ratio",
-                backend=self.label,
+                backend=label,
                 model=self.model_id,
+                fallback_calls=use.fallback_calls if use else 0,
             )
         return [r if r is not None else StageResult(error="not scored", backend=self.label) for r in results]
 
@@ -195,9 +206,10 @@ class MotionStage:
 
     @torch.inference_mode()
     def _track_cotracker(
-        self, jobs: list[tuple[int, torch.Tensor, sampling.WindowPlan]]
+        self, jobs: list[tuple[int, torch.Tensor, sampling.WindowPlan]], uses: dict[int, EngineUse]
     ) -> dict[int, tuple[torch.Tensor, torch.Tensor, int, int]]:
-        """Windows of every clip through the model, `batch_windows` at a time (frames resized once per clip)."""
+        """Windows of every clip through the model, `batch_windows` at a time (frames resized once per clip);
+        `uses[i]` gets what ran clip i's windows (a call shared by several clips counts for each)."""
         assert self.model is not None
         p = self.params
         mh, mw = p.model_size
@@ -223,6 +235,8 @@ class MotionStage:
                 coords, _, conf = engine(
                     torch.stack([c[2] for c in chunk]), torch.stack([c[3] for c in chunk])
                 )
+                for j in {c[0] for c in chunk}:
+                    uses.setdefault(jobs[j][0], EngineUse()).add(engine)
                 for (j, k, _, _), xy, cf in zip(chunk, coords, conf, strict=True):
                     out[j][k] = (xy, cf)
         result = {}
@@ -255,12 +269,15 @@ class MotionStage:
             grid = torch.from_numpy(sampling.official_grid(p.official_grid, p.model_size)).to(frames.device)
             queries = torch.cat([torch.zeros_like(grid[:, :1]), grid], dim=1)[None]
             vis_rows, bounds = [], [0]
+            use = EngineUse()
             for a, b in zip(plan.bounds[:-1].tolist(), plan.bounds[1:].tolist(), strict=True):
                 if b <= a:
                     continue  # an empty segment (clip shorter than the segment layout) is skipped, as upstream
                 video = frames[a:b].permute(0, 3, 1, 2).float()
                 video = F.interpolate(video, p.model_size, mode="bilinear", align_corners=True)[None]
-                _, vis, _ = self._engine(self._graph_name(b - a))(video, queries)
+                engine = self._engine(self._graph_name(b - a))
+                _, vis, _ = engine(video, queries)
+                use.add(engine)
                 vis_rows.append(vis[0].float())
                 bounds.append(bounds[-1] + (b - a))
             if not vis_rows:
@@ -276,14 +293,16 @@ class MotionStage:
                 )
         except Exception as exc:
             return StageResult(error=f"{type(exc).__name__}: {exc}", backend=self.label, model=self.model_id)
+        label = self._label(use)
         return StageResult(
             scores={
                 "cotracker_ratio": float(ratios.min()),
                 "cotracker_segments": len(ratios),
-                "tracker": self.label,
+                "tracker": label,
             },
             gates={},
             passed=True,
-            backend=self.label,
+            backend=label,
             model=self.model_id,
+            fallback_calls=use.fallback_calls,
         )

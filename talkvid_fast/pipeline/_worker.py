@@ -8,9 +8,11 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..clips import Clip
 from ..decode import DecodeError, VideoDecoder, gather_views, open_decoder
-from ..export import export_clip
+from ..export import EncodePool, export_clips
 from ..segment import segment_source
 from ..stages import FilterStage, StageResult, StageUnavailable, load_stage
 from ._config import RunConfig
@@ -28,6 +30,7 @@ class Worker:
         self.config = config
         self.stages: dict[str, FilterStage] = {}
         self.unavailable: dict[str, str] = {}
+        self.encode_pool: EncodePool | None = None  #: x264 threads, made at the first media export
         for name in config.filter_stages:
             try:
                 stage = load_stage(name, config.profile.section(name), device=config.device)
@@ -81,11 +84,17 @@ class Worker:
         if "export" in cfg.stages:
             t = time.perf_counter()
             folder = cfg.output / "clips" / _safe(seg.source.source_id)
-            for clip in alive:
+            passing = [clip for clip in alive if records[clip.clip_id]["passed"]]
+            if cfg.export.mode == "media" and self.encode_pool is None:
+                self.encode_pool = EncodePool(cfg.export.encode_workers)  # Note [Export pool]
+            for clip, exported in export_clips(
+                decoder, seg.scan.pts, passing, folder, cfg.export, self.encode_pool
+            ):
                 rec = records[clip.clip_id]
-                if rec["passed"]:
-                    exported = export_clip(decoder, seg.scan.pts, clip, folder, cfg.export)
-                    inputs["export"] = inputs.get("export", 0.0) + clip.duration
+                inputs["export"] = inputs.get("export", 0.0) + clip.duration
+                if isinstance(exported, dict):  # a span (Note [Span export])
+                    rec["export"] = exported
+                else:
                     rec["export"] = {
                         **exported.__dict__,
                         "video_path": _rel(exported.video_path, cfg.output),
@@ -121,6 +130,7 @@ class Worker:
         views, seconds = gather_views(decoder, pts, work)
         timings["decode_views"] = timings.get("decode_views", 0.0) + seconds
         inputs["decode_views"] = inputs.get("decode_views", 0.0) + sum(c.duration for c in clips)
+        cfg_device = torch.device(self.config.device)  # a source that fell back to PyAV decoded on the host
         for name, stage in self.stages.items():
             todo = [
                 c for c in clips if (c.clip_id, name) in views and name not in records[c.clip_id]["stages"]
@@ -131,7 +141,7 @@ class Worker:
                 continue
             t = time.perf_counter()
             try:
-                results = stage.process([(c, views.pop((c.clip_id, name))) for c in todo])
+                results = stage.process([(c, _on(views.pop((c.clip_id, name)), cfg_device)) for c in todo])
             except Exception as exc:
                 log.exception("stage %s failed on a batch", name)
                 results = [StageResult(error=f"{type(exc).__name__}: {exc}") for _ in todo]
@@ -147,6 +157,11 @@ def _failed(src: dict[str, Any], reason: str, detail: str, started: float) -> Re
     src["errors"] = [{"reason": reason, "detail": detail}]
     src["timings"] = {"total": round(time.perf_counter() - started, 4)}
     return src, []
+
+
+def _on(views: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    """Views on the stage's device (FrameRequest's contract), whichever decoder wrote them."""
+    return {k: v if v.device == device else v.to(device) for k, v in views.items()}
 
 
 def _safe(name: str) -> str:

@@ -117,9 +117,11 @@ class QualityStage:
                 for k, _, _ in chunk:
                     results[k] = self._error(f"RuntimeError: {exc}")
                 continue
+            # what ran this chunk: the picked engine or its torch fallback (Note [Stage engines])
+            ran, fell_back = self.engine.last_ran, int(self.engine.last_ran != self.engine.name)
             for n, (k, _, _) in enumerate(chunk):
                 technical = float(t_raw[n * TECH_CLIPS : (n + 1) * TECH_CLIPS].mean())
-                results[k] = self._result(technical, float(a_raw[n]))
+                results[k] = self._result(technical, float(a_raw[n]), f"dover-{ran}", fell_back)
         return [r if r is not None else self._error("not scored") for r in results]
 
     @torch.inference_mode()
@@ -129,7 +131,7 @@ class QualityStage:
         t, a = self.engine(tech, aes)
         return t.float().cpu().double(), a.float().cpu().double()
 
-    def _result(self, technical: float, aesthetic: float) -> StageResult:
+    def _result(self, technical: float, aesthetic: float, backend: str, fallback_calls: int) -> StageResult:
         scores = clip_scores(technical, aesthetic)
         ok = scores["dover_score"] >= float(self.params["threshold"])
         return StageResult(
@@ -137,8 +139,9 @@ class QualityStage:
             gates={"dover_score": ok},
             passed=ok,
             failed_gate=None if ok else "dover_score",
-            backend=self.backend,
+            backend=backend,
             model=self.model_name,
+            fallback_calls=fallback_calls,
         )
 
     def _error(self, message: str) -> StageResult:

@@ -20,6 +20,9 @@ import numpy as np
 
 DETECTORS = ("histogram", "content", "adaptive", "threshold", "hash")
 DEFAULT_MIN_WIDTH = 256  # scenedetect's auto-downscale target width
+_PLACEHOLDER = np.zeros(
+    (1, 1, 3), np.uint8
+)  # process_frame checks dtype and channels, then asks for the feature
 
 
 def downscale_factor(width: int) -> int:
@@ -66,6 +69,21 @@ class SceneCollector:
 
     def __call__(self, index: int, number: int, small_bgr: np.ndarray) -> None:
         self.cuts += self._detector.process_frame(number, small_bgr)
+        self.numbers.append(number)
+
+    @property
+    def takes_histograms(self) -> bool:
+        """Whether per-frame luma histograms can replace the small frames (Note [Device scan]): the
+        histogram detector at its 256 bins."""
+        return self.kind == "histogram" and int(self.params.get("bins", 256)) == 256
+
+    def add_histogram(self, index: int, number: int, hist: np.ndarray) -> None:
+        """The detector's step for a frame whose feature (float32 (256,), L2-normalised) was computed
+        elsewhere: scenedetect's own process_frame runs with its calculate_histogram answered by `hist`."""
+        if not self.takes_histograms:
+            raise ValueError(f"the {self.kind} detector takes frames, not histograms")
+        self._detector.calculate_histogram = lambda *_a, **_k: hist
+        self.cuts += self._detector.process_frame(number, _PLACEHOLDER)
         self.numbers.append(number)
 
     def scenes(self) -> list[tuple[int, int]]:

@@ -60,6 +60,7 @@ class StageResult:
     error: str | None = None  #: set when the clip could not be scored (the run goes on)
     backend: str = ""  #: what scored it: "dover-torch-cpu", "klt", "facemesh-onnxruntime", ...
     model: str = ""  #: weights identity: file name and sha256 prefix, or "random" in tests
+    fallback_calls: int = 0  #: model calls for this clip that ran on torch, not `backend`'s picked engine
 
 
 class FilterStage(Protocol):

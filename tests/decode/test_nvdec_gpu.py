@@ -20,6 +20,7 @@ CLIPS = [
     "multishot/pyscenedetect__goldeneye-vfr-drop3.mp4",
     "multishot/pyscenedetect__issue-134-rotate.mp4",
     "positives/liveportrait__d13.mp4",
+    "negatives/dover__1724.mp4",  # the container starts at 33 ms: times must still match
 ]
 
 
@@ -34,6 +35,7 @@ def test_nvdec_frames_match_cpu_decode(testmedia: Path, name: str) -> None:
     gpu = NvdecDecoder(path, "cuda")
     gscan = gpu.scan(256, lambda i, n, im: None)
     np.testing.assert_array_equal(gscan.pts, scan.pts)
+    np.testing.assert_allclose(gscan.times, scan.times, atol=1e-9)
     every = np.arange(0, len(scan.pts), 7)
     want = dict(PyAVDecoder(path).frames(every, scan.pts))
     worst = 0.0

@@ -109,3 +109,20 @@ def test_open_decoder_falls_back_when_nvdec_is_missing(
     assert dec.name == "pyav-cpu"
     with pytest.raises(RuntimeError, match="PyNvVideoCodec is not installed"):
         open_decoder(str(testmedia / "positives" / "liveportrait__d0.mp4"), "nvdec", "cuda")
+
+
+def test_nvdec_timeline_starts_where_the_cpu_timeline_does(fake_nvc: None, testmedia: Path) -> None:
+    """dover__1724.mp4's container starts at 33 ms (stream start 990 ticks of 1/30000 s): both decoders must
+    give times from the start of the file (Note [Decode passes]), not raw pts seconds."""
+    from talkvid_fast.decode._nvdec import NvdecDecoder
+
+    path = str(testmedia / "negatives" / "dover__1724.mp4")
+    with av.open(path) as c:  # the expected offset, read independently of the decoders
+        start = c.start_time / av.time_base
+        first_pts_s = float(next(c.decode(video=0)).time)
+    assert start == pytest.approx(0.033)
+    nv = NvdecDecoder(path, device="cpu").scan(10_000, lambda i, n, im: None)
+    cpu = PyAVDecoder(path).scan(10_000, lambda i, n, im: None)
+    np.testing.assert_array_equal(nv.pts, cpu.pts)
+    np.testing.assert_allclose(nv.times, cpu.times, atol=1e-9)
+    assert nv.times[0] == pytest.approx(first_pts_s - start, abs=1e-9)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from talkvid_fast.engines import ModelEngine, RuntimeChoice, _runtime, open_model_engine
+from talkvid_fast.engines import EngineUse, ModelEngine, RuntimeChoice, _runtime, open_model_engine
 from talkvid_fast.engines._cache import GpuInfo
 from talkvid_fast.engines._specs import BatchRange, GraphSpec, InputSpec
 from talkvid_fast.stages import StageUnavailable
@@ -64,6 +64,35 @@ def test_other_item_shapes_run_through_torch(tmp_path: Path, monkeypatch: pytest
     assert torch.equal(ya, 2 * a) and torch.equal(yb, 2 * b)
     assert engine.fallback_calls == 1 and "execute_async_v3" not in fake.names()
     assert engine.name == "tensorrt-10.3.0-fp32"
+    # what ran is reported call by call, so a record can say it (was: always the picked engine's name)
+    assert engine.last_ran == "torch-cpu-fp32" and engine.calls == 1
+    use = EngineUse()
+    use.add(engine)
+    engine(torch.ones(2, 3), torch.ones(1, 2))  # the graph's shapes: TensorRT runs it
+    assert engine.last_ran == "tensorrt-10.3.0-fp32" and engine.fallback_calls == 1
+    use.add(engine)
+    assert use.label("x") == "torch-cpu-fp32+tensorrt-10.3.0-fp32" and use.fallback_calls == 1
+    assert EngineUse().label("tensorrt-10.3.0-fp32") == "tensorrt-10.3.0-fp32"
+
+
+def test_host_inputs_reach_a_device_engine_on_its_device(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CUDA stage whose source fell back to CPU decoding hands host tensors to its engine; TrtEngine binds
+    device addresses and rejects them, so ModelEngine moves them first. `meta` stands in for the GPU (the
+    real TrtEngine device check runs; the fake's execute, which reads memory, is replaced)."""
+    fake.install(monkeypatch)
+    ran: list[tuple[str, ...]] = []
+    monkeypatch.setattr(
+        fake._Context, "execute_async_v3", lambda self, stream: ran.append(tuple(self.shapes)) or True
+    )
+    plan = tmp_path / "pair.engine"
+    plan.write_bytes(b"FAKEPLAN" + json.dumps({"inputs": ["a", "b"]}).encode())
+    meta = torch.device("meta")
+    choice = RuntimeChoice("tensorrt", "tensorrt-10.3.0-fp32", "meta", "fp32", "pair", engine=plan)
+    engine = ModelEngine(choice, Twice(), meta, GRAPH)
+    ya, yb = engine(torch.ones(2, 3), torch.ones(1, 2))  # host tensors, as PyAV delivers them
+    assert ran == [("a", "b")] and ya.device == yb.device == meta and tuple(ya.shape) == (2, 3)
 
 
 def test_cpu_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

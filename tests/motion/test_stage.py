@@ -127,3 +127,48 @@ def test_onnxruntime_runtime_matches_torch(tmp_path: Path, monkeypatch: pytest.M
     assert by_ort.engines["cotracker3_paper"].fallback_calls == 0  # both windows ran in ONNX Runtime
     assert got.scores["stability_windows"] == expected.scores["stability_windows"] == 2
     assert got.scores["stability_ratio"] == pytest.approx(expected.scores["stability_ratio"], abs=1 / 256)
+
+
+def test_records_say_which_engine_ran_each_clip() -> None:
+    """A short clip's window (10 frames) does not fit the window-16 graph and runs on the torch fallback: its
+    record must say torch and count the fallback, the full clip's record the picked engine (was: both said the
+    picked engine and `fallback_calls` never reached a record). The picked engine is a stand-in (torch under
+    a TensorRT name, so no export is needed) whose graph is TINY's window shape."""
+    import dataclasses
+
+    from talkvid_fast.engines import ModelEngine, RuntimeChoice
+    from talkvid_fast.engines._specs import BatchRange, GraphSpec, InputSpec
+    from talkvid_fast.pipeline._records import add_stage_result
+
+    stage = MotionStage.with_model(TINY, tiny_model("online"))
+    torch_engine = stage.engines["cotracker3_paper"]
+    graph = GraphSpec(
+        "cotracker3_paper",
+        "cotracker3",
+        "scaled_online.pth",
+        (
+            InputSpec("video", (16, 3, 32, 48), BatchRange(1, 8, 32)),
+            InputSpec("queries", (16, 3), BatchRange(1, 8, 32)),
+        ),
+        ("coords", "vis", "conf"),
+    )
+    choice = RuntimeChoice("torch", "tensorrt-10.3.0-fp32", "cpu", "fp32", "cotracker3_paper")
+    stand_in = ModelEngine(choice, torch_engine.torch.module, torch.device("cpu"), graph)
+    stand_in.choice = dataclasses.replace(choice, kind="tensorrt")  # fits() checks the graph's item shapes
+    stage.engines["cotracker3_paper"] = stand_in
+    batch = []
+    for name, n in (("full", 24), ("short", 10)):  # 2 windows of 16 / 1 window of 10 frames at 25 fps
+        frames = synthetic.drift(n, 256, 320)
+        clip = make_clip(frames, 25.0, clip_id=f"{name}-scene1")
+        (req,) = stage.requests(clip)
+        batch.append((clip, {req.name: deliver(frames, req)}))
+    full, short = stage.process(batch)
+    assert full.error is None and short.error is None
+    assert full.backend == full.scores["tracker"] == "cotracker3-online-tensorrt-10.3.0-fp32"
+    assert full.fallback_calls == 0
+    assert short.backend == short.scores["tracker"] == "cotracker3-online-torch-cpu-fp32"
+    assert short.fallback_calls == 1 and stand_in.fallback_calls == 1 and stand_in.calls == 2
+    rec: dict = {"stages": {}, "errors": {}, "gates": {}, "passed": True, "first_failed_gate": None}
+    add_stage_result(rec, "motion", short, 0.1)
+    assert rec["stages"]["motion"]["fallback_calls"] == 1
+    assert rec["stages"]["motion"]["backend"] == "cotracker3-online-torch-cpu-fp32"
