@@ -56,7 +56,12 @@ def _crop_core(crops, c, hist, out):
     n = h * w
     for j in range(3):
         q = 0.05 if j == 0 else (0.5 if j == 1 else 0.95)
-        rank = max(1, math.ceil(q * n))
+        qn = q * n
+        rank = int(qn)  # ceil(q n), at least 1, written out: math.ceil does not compile for CUDA here
+        if rank < qn:
+            rank += 1
+        if rank < 1:
+            rank = 1
         acc = 0
         for v in range(256):
             acc += hist[v]

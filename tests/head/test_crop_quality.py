@@ -185,3 +185,36 @@ def test_numba_cuda_on_gpu_reads_torch_tensors() -> None:
     np.testing.assert_array_equal(
         got_b, [cq.blockiness(frames[i], b) for i, b in zip(index, boxes, strict=True)]
     )
+
+
+_PTX = """
+import types
+import numba.cuda.dispatcher as dispatcher
+from numba import cuda, types as T
+dispatcher.get_current_device = lambda: types.SimpleNamespace(compute_capability=(9, 0))
+from talkvid_fast.head import crop_quality_jit as J
+sigs = (
+    (J.crops_cuda(), (T.Array(T.uint8, 3, "C"), T.Array(T.float64, 2, "C"))),
+    (J.block_cuda(), (T.Array(T.uint8, 4, "C"), T.Array(T.int64, 1, "C"), T.Array(T.int64, 2, "C"),
+                      T.Array(T.float64, 1, "C"))),
+)
+for kernel, sig in sigs:
+    code, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0))
+    print("ptx", code.count(chr(10)))
+"""
+
+
+def test_cuda_kernels_compile_to_ptx() -> None:
+    """The simulator does not type-check CUDA code; NVVM does (sm_90 PTX, no GPU needed)."""
+    from tests.motion.test_klt_cuda import _cuda_home
+
+    home = _cuda_home()
+    if home is None:
+        pytest.skip("no CUDA toolkit with libNVVM (CUDA_HOME)")
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_ENABLE_CUDASIM"}
+    env.update(CUDA_HOME=home, PYTHONPATH=str(REPO))
+    proc = subprocess.run(
+        [sys.executable, "-c", _PTX], env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.count("ptx") == 2
