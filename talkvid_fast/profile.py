@@ -11,7 +11,7 @@ from typing import Any
 
 import tomllib
 
-BUILTIN = ("paper", "official")
+BUILTIN = ("paper", "official", "open")
 SECTIONS = ("segment", "quality", "motion", "head")
 
 

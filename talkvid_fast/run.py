@@ -37,7 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--output", required=True, help="output folder (manifest, clips, talkvid.json, summary)")
     p.add_argument(
-        "--profile", default="paper", help="paper (default), official, or a path to an edited profile TOML"
+        "--profile",
+        default="paper",
+        help="paper (default), official, open, or a path to an edited profile TOML",
     )
     p.add_argument("--stages", default="all", help=f"'all' or a comma list of {', '.join(ALL_STAGES)}")
     p.add_argument("--gpus", type=int, default=0, help="GPUs to use, one worker each (0 = CPU only)")

@@ -17,6 +17,7 @@ import numpy as np
 from ..clips import Clip
 from ..engines import RUNTIMES, pick_device
 from ..stages._api import FrameRequest, StageResult, Views
+from . import crop_quality
 from .scores_reference import GATES, ClipFaces, head_scores, scores_dict, verdict
 
 BACKENDS = ("facemesh", "insightface")
@@ -63,6 +64,9 @@ class HeadStage:
         self.sample_fps = float(self.params.get("sample_fps", 1.0))
         gate_names = {g for g, _, _ in GATES}
         self.thresholds = {k: float(v) for k, v in dict(self.params.get("thresholds", {})).items()}
+        self.crop_quality = crop_quality.CropQualityParams.from_dict(
+            dict(self.params.get("crop_quality", {}))
+        )
         unknown = set(self.thresholds) - gate_names
         if unknown:
             raise ValueError(
@@ -123,12 +127,20 @@ class HeadStage:
             return [r for item in batch for r in self.process([item])]
         clip_faces = [self._clip_faces(clip, view, f) for (clip, view), f in zip(batch, faces, strict=True)]
         table = self._scores(clip_faces)
+        crop_values = self._crop_quality(batch, faces)
         results = []
-        for cf, s in zip(clip_faces, table, strict=True):
+        for k, (cf, s) in enumerate(zip(clip_faces, table, strict=True)):
             gates, passed, failed = verdict(s, self.thresholds)
             scores: dict[str, Any] = dict(scores_dict(s))
             scores["num_sampled"] = len(cf.face_counts)
             scores["face_counts"] = [int(c) for c in cf.face_counts]
+            if crop_values is not None:  # Note [Face-crop quality]: gated after the head gates
+                vals = crop_values[k]
+                scores.update({f"crop_{m}": (None if math.isnan(v) else v) for m, v in vals.items()})
+                crop_gates = crop_quality.gates(vals, self.crop_quality)
+                gates.update(crop_gates)
+                if passed and not all(crop_gates.values()):
+                    passed, failed = False, next(g for g, ok in crop_gates.items() if not ok)
             use = getattr(self.backend, "last_use", None)  # facemesh's engines (insightface: ONNX only)
             results.append(
                 StageResult(
@@ -142,6 +154,30 @@ class HeadStage:
                 )
             )
         return results
+
+    def _crop_quality(
+        self, batch: list[tuple[Clip, Views]], faces: list[list[Any]]
+    ) -> list[dict[str, float]] | None:
+        """Per clip: the median face-crop metrics over its single-face frames (Note [Face-crop quality])."""
+        p = self.crop_quality
+        if not p.enabled:
+            return None
+        from . import crop_quality_kernels as kern
+
+        out = []
+        for (_, views), clip_faces in zip(batch, faces, strict=True):
+            frames = views[VIEW]
+            index = np.array([i for i, f in enumerate(clip_faces) if f.count == 1], np.int64)
+            boxes = np.array([clip_faces[i].box[0] for i in index], np.float64).reshape(-1, 4)
+            crops = crop_quality.luma_crops(frames, index, boxes, p.size, p.scale)
+            if frames.is_cuda:
+                metrics = kern.crop_metrics_cuda(crops)
+                block = kern.blockiness_cuda(frames, index, boxes)
+            else:
+                metrics = kern.crop_metrics_cpu(crops.numpy())
+                block = kern.blockiness_cpu(frames.numpy(), index, boxes)
+            out.append(crop_quality.clip_values(np.column_stack([metrics, block])))
+        return out
 
     def _scores(self, clip_faces: list[ClipFaces]) -> np.ndarray:
         """(C, 17) scores: the Numba kernel of the stage's device (`scores = "numba"`) or the reference."""

@@ -233,10 +233,11 @@ def _lk(pyr, deriv, fi, fj, loff, lh, lw, n_lev, px, py, win, iters, eps2, min_e
 
 @cuda.jit
 def track_step_kernel(
-    pyr, deriv, loff, lh, lw, n_lev, starts, length, f, tracks, conf, win, iters, eps2, min_eig, max_fb
+    pyr, deriv, loff, lh, lw, n_lev, starts, length, f, tracks, fb, win, iters, eps2, min_eig
 ):
-    # one thread per (window, point): the step f-1 -> f of every window holding both frames
-    n_win, _, n_k = conf.shape
+    # one thread per (window, point): the step f-1 -> f of every window holding both frames; records the
+    # forward-backward error (+inf once lost), the validity rule is applied afterwards (Note [KLT validity])
+    n_win, _, n_k = fb.shape
     ib = cuda.local.array(_MAX_AREA, int16)
     gxb = cuda.local.array(_MAX_AREA, int16)
     gyb = cuda.local.array(_MAX_AREA, int16)
@@ -249,9 +250,10 @@ def track_step_kernel(
         t = f - s
         px = tracks[w, t - 1, k, 0]
         py = tracks[w, t - 1, k, 1]
-        ok = conf[w, t - 1, k] > 0.5  # still tracked (a failed step ends the trajectory)
+        ok = not math.isinf(fb[w, t - 1, k])  # still found (a lost point stays lost)
         fx = px
         fy = py
+        err = float32(math.inf)
         if ok:
             fx, fy, st_f = _lk(
                 pyr, deriv, f - 1, f, loff, lh, lw, n_lev, px, py, win, iters, eps2, min_eig, ib, gxb, gyb
@@ -261,12 +263,13 @@ def track_step_kernel(
             )
             ex = float32(bx - px)
             ey = float32(by - py)
-            ok = st_f and st_b and math.sqrt(ex * ex + ey * ey) <= max_fb
+            ok = st_f and st_b
+            if ok:
+                err = float32(math.sqrt(ex * ex + ey * ey))
         if ok:
             tracks[w, t, k, 0] = fx
             tracks[w, t, k, 1] = fy
-            conf[w, t, k] = 1.0
         else:
             tracks[w, t, k, 0] = px
             tracks[w, t, k, 1] = py
-            conf[w, t, k] = 0.0
+        fb[w, t, k] = err

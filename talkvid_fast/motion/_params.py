@@ -9,7 +9,11 @@ METHODS = ("paper", "official")
 BACKENDS = ("klt", "cotracker", "auto")
 MODELS = ("offline", "online")
 PRECISIONS = ("fp32", "fp16", "bf16")
-RUNTIMES = ("auto", "tensorrt", "torch", "onnxruntime")  # Note [Stage engines] (engines/_model_engine.py)
+RUNTIMES = ("auto", "tensorrt", "torch", "onnxruntime")
+VALIDITIES = (
+    "step",
+    "drift",
+)  # Note [KLT validity] (klt.py)  # Note [Stage engines] (engines/_model_engine.py)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,13 @@ class MotionParams:
     klt_max_level: int = 3
     klt_max_fb_error: float = 1.0
     klt_min_eig: float = 1e-6
+    klt_validity: str = (
+        "step"  #: step (spec: fb <= klt_max_fb_error every step) | drift (Note [KLT validity])
+    )
+    klt_max_drift: float = 12.0  #: validity "drift": accumulated fb error / 2 limit, px
+    # camera motion and stillness from the tracks, any tracker (Note [Camera motion]); 0 = gate off
+    max_camera_speed: float = 0.0  #: gate: median global motion <= this, px per frame
+    min_motion: float = 0.0  #: gate: the liveliest window's 95th-percentile point motion >= this, px
     # official
     scale: float = 0.25
     official_grid: int = 100
@@ -59,6 +70,7 @@ class MotionParams:
             ("model", MODELS),
             ("precision", PRECISIONS),
             ("runtime", RUNTIMES),
+            ("klt_validity", VALIDITIES),
         )
         for key, allowed in checks:
             if getattr(p, key) not in allowed:

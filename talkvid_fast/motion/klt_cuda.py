@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from .klt import KltParams
+from .klt import KltParams, confidence
 
 DEFAULT_PARAMS = KltParams()
 
@@ -174,7 +174,10 @@ def track_windows_cuda(
     points: np.ndarray,  # float32 (K, 2) x, y queried at each window's first frame
     params: KltParams = DEFAULT_PARAMS,
 ) -> tuple[Any, Any]:
-    """tracks float32 (W, T, K, 2) and conf float32 (W, T, K): torch CUDA tensors for torch input, else NumPy."""
+    """tracks float32 (W, T, K, 2) and conf float32 (W, T, K): torch CUDA tensors for torch input, else NumPy.
+
+    Same contract as `klt.track_windows`: the kernel records forward-backward errors (+inf once lost) and
+    `klt.confidence` turns them into confidence, on the device for torch input."""
     from . import _klt_cuda as K
 
     alloc = _Alloc(frames)
@@ -188,10 +191,8 @@ def track_windows_cuda(
     n_win, k = len(starts), len(points)
     init_t = np.zeros((n_win, length, k, 2), np.float32)
     init_t[:, 0] = np.asarray(points, dtype=np.float32)
-    init_c = np.zeros((n_win, length, k), np.float32)
-    init_c[:, 0] = 1.0
     tracks_owner, tracks = alloc.upload(init_t)  # points only: O(W * T * K), no frame data
-    conf_owner, conf = alloc.upload(init_c)
+    fb_owner, fb = alloc.upload(np.zeros((n_win, length, k), np.float32))
 
     loff, lh, lw = (alloc.const(np.array(v, np.int64)) for v in (lay.offsets, lay.heights, lay.widths))
     d_starts = alloc.const(starts)
@@ -201,10 +202,10 @@ def track_windows_cuda(
         if not np.any((starts < f) & (starts + length > f)):
             continue
         K.track_step_kernel[b, t, stream](
-            pyr, deriv, loff, lh, lw, len(lay.heights), d_starts, length, f, tracks, conf,
+            pyr, deriv, loff, lh, lw, len(lay.heights), d_starts, length, f, tracks, fb,
             params.win_size, params.iterations, eps2, np.float32(params.min_eig_threshold),
-            np.float32(params.max_fb_error),
         )  # fmt: skip
+    # the validity rule runs after the tracker, in code shared with the OpenCV path (Note [KLT validity])
     if alloc.torch_device is not None:
-        return tracks_owner, conf_owner
-    return tracks.copy_to_host(), conf.copy_to_host()
+        return tracks_owner, confidence(fb_owner, params)
+    return tracks.copy_to_host(), confidence(fb.copy_to_host(), params)

@@ -162,3 +162,28 @@ def official_segment_ratios_cuda(
         d_vis, cuda.to_device(seg_of_row), cuda.to_device(first_row), np.float32(threshold), counts
     )
     return _official_fraction(counts.copy_to_host(), lengths * n)
+
+
+def camera_motion_torch(tracks: Any, conf: Any, min_conf: float = 0.5) -> tuple[float, float]:
+    """`ratio_reference.camera_motion` in torch ops, on the tensors' device (CUDA tracks stay there)."""
+    import torch
+
+    tr = tracks.double()
+    ok = conf >= min_conf
+    step_ok = ok[:, :-1] & ok[:, 1:]  # (W, T-1, K)
+    n = step_ok.sum(-1)  # (W, T-1)
+    d = tr[:, 1:] - tr[:, :-1]  # (W, T-1, K, 2)
+    inf = torch.tensor(math.inf, dtype=torch.float64, device=tr.device)
+    srt = torch.where(step_ok[..., None], d, inf).sort(dim=2).values
+    idx = ((n - 1).clamp(min=0) // 2)[..., None, None].expand(-1, -1, 1, 2)
+    med = srt.gather(2, idx)[:, :, 0]  # (W, T-1, 2)
+    speeds = torch.hypot(med[..., 0], med[..., 1])[n > 0].sort().values
+    speed = float(speeds[(len(speeds) - 1) // 2]) if len(speeds) else math.nan
+    whole = ok.all(dim=1)  # (W, K)
+    m = whole.sum(-1)  # (W,)
+    disp = torch.hypot(*(tr[:, -1] - tr[:, 0]).unbind(-1))
+    srt_d = torch.where(whole, disp, inf).sort(dim=1).values
+    at = (torch.ceil(0.95 * m.double()).long() - 1).clamp(min=0)[:, None]
+    per_win = srt_d.gather(1, at)[:, 0][m > 0]
+    motion = float(per_win.max()) if len(per_win) else 0.0
+    return speed, motion

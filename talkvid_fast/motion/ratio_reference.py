@@ -15,6 +15,7 @@ segments. No gate.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,3 +85,39 @@ def official_clip_ratio(segment_vis: list[np.ndarray], vis_threshold: float = 0.
     if not segment_vis:
         raise ValueError("no segments")
     return min(official_segment_ratio(v, vis_threshold) for v in segment_vis)
+
+
+# Note [Camera motion]: two clip measures from the tracks of any tracker (klt, its CUDA twin, CoTracker),
+# for gates the paper does not have (profile `open`); the frames are the paper's (25 fps, short side 512).
+# A point counts at step t of a window iff its confidence is >= min_conf at t-1 and at t.
+# - `camera_speed`: per step, the global motion is the component-wise lower median (sorted[(n - 1) // 2])
+#   of the counted points' displacements: on a talking head most grid points sit still or move with the
+#   head, so a mouth or eyes moving do not shift it, while a pan or a shake moves every point. The clip's
+#   value is the lower median over all steps of its length, px per frame (NaN when no step has a point).
+# - `motion`: per window, the 95th percentile (inverted CDF: sorted[ceil(0.95 n) - 1]) of the end-to-start
+#   displacement of the points confident in every frame; the clip's value is the largest over windows
+#   (0 when no point is). Below a pixel nothing moved: a still image or a frozen frame.
+def lower_median(values: np.ndarray) -> float:
+    v = np.sort(np.asarray(values, np.float64).ravel())
+    return float(v[(len(v) - 1) // 2]) if len(v) else float("nan")
+
+
+def camera_motion(tracks: np.ndarray, conf: np.ndarray, min_conf: float = 0.5) -> tuple[float, float]:
+    """(camera_speed, motion) of one clip's windows, tracks (W, T, K, 2), conf (W, T, K) (Note [Camera motion])."""
+    tracks = np.asarray(tracks, np.float64)
+    conf = np.asarray(conf, np.float64)
+    n_win, n_t, _ = conf.shape
+    speeds = []
+    for w in range(n_win):
+        for t in range(1, n_t):
+            ok = (conf[w, t - 1] >= min_conf) & (conf[w, t] >= min_conf)
+            if ok.any():
+                d = tracks[w, t, ok] - tracks[w, t - 1, ok]
+                speeds.append(np.hypot(lower_median(d[:, 0]), lower_median(d[:, 1])))
+    motion = 0.0
+    for w in range(n_win):
+        ok = np.all(conf[w] >= min_conf, axis=0)
+        if ok.any():
+            disp = np.sort(np.hypot(*(tracks[w, -1, ok] - tracks[w, 0, ok]).T))
+            motion = max(motion, float(disp[math.ceil(0.95 * len(disp)) - 1]))
+    return lower_median(np.array(speeds)), motion

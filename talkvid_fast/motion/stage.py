@@ -27,7 +27,7 @@ from . import klt as _klt
 from . import ratio_kernels, sampling
 from ._params import MotionParams
 from .cotracker import CoTrackerThreeBase, load
-from .ratio_reference import PaperParams, paper_clip_score
+from .ratio_reference import PaperParams, camera_motion, paper_clip_score
 from .weights import CHECKPOINTS, COTRACKER
 
 VIEW = "motion"
@@ -166,8 +166,20 @@ class MotionStage:
         for i, (tracks, conf, h, w) in tracked.items():
             ratios = self._window_ratios(tracks, conf, h, w)
             score = paper_clip_score(ratios, gate)
-            ratio, ok = float(score["ratio"]), bool(score["passed"])
-            verdict = "ok" if ok else ("frozen" if ratio > p.gate_max else "unstable")
+            ratio, ok_ratio = float(score["ratio"]), bool(score["passed"])
+            speed, motion = self._camera_motion(tracks, conf)
+            gates = {"stability_ratio": ok_ratio}
+            if p.max_camera_speed > 0:  # Note [Camera motion]
+                gates["camera_speed"] = speed <= p.max_camera_speed  # NaN (nothing tracked) fails
+            if p.min_motion > 0:
+                gates["motion"] = motion >= p.min_motion
+            failed = next((g for g, v in gates.items() if not v), None)
+            verdict = {
+                None: "ok",
+                "stability_ratio": "frozen" if ratio > p.gate_max else "unstable",
+                "camera_speed": "camera_motion",
+                "motion": "frozen",
+            }[failed]
             use = uses.get(i)
             label = self._label(use)
             results[i] = StageResult(
@@ -176,11 +188,13 @@ class MotionStage:
                     "stability_ratio_min": float(score["ratio_min"]),
                     "stability_windows": len(ratios),
                     "stability_verdict": verdict,
+                    "camera_speed": None if np.isnan(speed) else speed,
+                    "motion": motion,
                     "tracker": label,
                 },
-                gates={"stability_ratio": ok},
-                passed=ok,
-                failed_gate=None if ok else "stability_ratio",
+                gates=gates,
+                passed=failed is None,
+                failed_gate=failed,
                 backend=label,
                 model=self.model_id,
                 fallback_calls=use.fallback_calls if use else 0,
@@ -196,6 +210,8 @@ class MotionStage:
             max_level=p.klt_max_level,
             max_fb_error=p.klt_max_fb_error,
             min_eig_threshold=p.klt_min_eig,
+            validity=p.klt_validity,
+            max_drift=p.klt_max_drift,
         )
         if self.device.type == "cuda":
             from . import klt_cuda
@@ -247,6 +263,11 @@ class MotionStage:
             conf = torch.stack([cf for _, cf in out[j]])
             result[i] = (tracks.float().contiguous(), conf.float().contiguous(), h, w)
         return result
+
+    def _camera_motion(self, tracks: Any, conf: Any) -> tuple[float, float]:
+        if isinstance(tracks, torch.Tensor):
+            return ratio_kernels.camera_motion_torch(tracks, conf, self.params.min_conf)
+        return camera_motion(tracks, conf, self.params.min_conf)
 
     def _window_ratios(self, tracks: Any, conf: Any, h: int, w: int) -> np.ndarray:
         p = self.params

@@ -8,7 +8,7 @@ import torch
 
 from ..clips import Clip
 from ..engines import RUNTIMES, ModelEngine, open_model_engine, pick_device
-from ..stages._api import FrameRequest, StageResult, Views
+from ..stages._api import FrameRequest, StageResult, StageUnavailable, Views
 from ..weights import locate, sha256_of
 from .model import DoverConfig, build_dover
 from .sampling import AES_SEGMENTS, SIZE, TECH_CLIPS, aesthetic_view, make_plan, technical_view
@@ -20,7 +20,7 @@ TECH_VIEW = "dover_technical"
 AES_VIEW = "dover_aesthetic"
 
 DEFAULTS: dict[str, Any] = {
-    "weights": "DOVER.pth",  # DOVER.pth | DOVER_plus_plus.pth | random (tests and benchmarks only)
+    "weights": "DOVER.pth",  # DOVER.pth | DOVER_plus_plus.pth | random (tests and benchmarks only) | none
     "architecture": "dover",  # dover | tiny (a shrunken copy, only with weights = "random")
     "threshold": 7.0,  # gate: TalkVid DOVER score >= threshold
     "batch_clips": 2,  # videos per forward (each is 3 technical + 1 aesthetic 32x224x224 clips)
@@ -43,8 +43,10 @@ class QualityStage:
             raise ValueError(f"[quality]: unknown keys {sorted(unknown)}; allowed: {', '.join(DEFAULTS)}")
         self.params = {**DEFAULTS, **params}
         p = self.params
-        if p["weights"] not in (*DOVER_FILES, "random"):
-            raise ValueError(f"[quality] weights {p['weights']!r}; allowed: {', '.join(DOVER_FILES)}, random")
+        if p["weights"] not in (*DOVER_FILES, "random", "none"):
+            raise ValueError(
+                f"[quality] weights {p['weights']!r}; allowed: {', '.join(DOVER_FILES)}, random, none"
+            )
         if p["architecture"] not in ("dover", "tiny"):
             raise ValueError(f"[quality] architecture {p['architecture']!r}; allowed: dover, tiny")
         if p["architecture"] == "tiny" and p["weights"] != "random":
@@ -67,6 +69,11 @@ class QualityStage:
 
     def setup(self) -> None:
         p = self.params
+        if p["weights"] == "none":  # profile `open`: DOVER's weights are non-commercial; recorded as not run
+            raise StageUnavailable(
+                "DOVER is off in this profile ([quality] weights = 'none')",
+                "[head.crop_quality] gates the face crop instead; set weights = 'DOVER.pth' to run DOVER",
+            )
         config = DoverConfig.tiny() if p["architecture"] == "tiny" else DoverConfig()
         if p["weights"] == "random":
             with torch.random.fork_rng(devices=[]):

@@ -89,7 +89,7 @@ def ptx() -> dict[str, object]:
         "gray": (K.gray_kernel, (T.Array(T.uint8, 4, "C"), u8_2)),
         "pyrdown": (K.pyrdown_kernel, (u8_2, i64, i64, i64, i64, i64, i64)),
         "scharr": (K.scharr_kernel, (u8_2, i16_3, i64, i64, i64)),
-        "track": (K.track_step_kernel, (*track_sig, T.float32, T.float32)),
+        "track": (K.track_step_kernel, (*track_sig, T.float32)),
     }
     out: dict[str, object] = {}
     for name, (kernel, sig) in kernels.items():
