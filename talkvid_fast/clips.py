@@ -74,7 +74,8 @@ class Clip:
     def official_fps(self) -> float:
         """The frame rate the official code reads (the container's average rate), Note [Official clock].
 
-        Falls back to frames / duration when the container gives none."""
+        Falls back to frames / duration when the probe found no rate at all (it already falls back from
+        avg_frame_rate to FFmpeg's guessed rate)."""
         return self.source.average_fps if self.source.average_fps > 0 else self.source.fps
 
     @property

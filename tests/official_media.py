@@ -3,7 +3,7 @@ each clip, for the tests that run TalkVid's own motion and head code on the same
 
 What the official code is told, computed here independently of talkvid_fast's `Clip.official_*`:
 - the frame rate: the container's avg_frame_rate read directly with PyAV (what decord's `get_avg_fps`
-  and OpenCV's `CAP_PROP_FPS` return);
+  returns; OpenCV's `CAP_PROP_FPS`, which the head filter reads, is checked to be the same number);
 - the `durations` string: find_scenes_new's own lines (utils/utils.py) applied to stage 1's scene times:
   start = scene start + 0.4; start = max(0, start - 0.1); end = max(0, scene end - 0.1);
   f"{round(end - start, 1)}s" (tests/segment/test_official_stage1.py checks the scene times themselves
@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 
 import av
+import cv2
 
 from talkvid_fast.clips import Clip
 from talkvid_fast.decode import DecodeError, PyAVDecoder
@@ -70,6 +71,11 @@ def official_clips(testmedia: Path, files: tuple[str, ...]) -> list[OfficialClip
         with av.open(str(path)) as container:
             rate = container.streams.video[0].average_rate
         avg = float(rate) if rate else 0.0
+        capture = cv2.VideoCapture(str(path))
+        # the head filter reads OpenCV's CAP_PROP_FPS, the motion filter decord's get_avg_fps: both are
+        # avg_frame_rate (checked here for OpenCV; decord is not installable here)
+        assert capture.get(cv2.CAP_PROP_FPS) == avg, name
+        capture.release()
         for (a, b), v in zip(result.scenes, result.verdicts, strict=True):
             s, e = scene_bounds_seconds(result.scan.times, a, b, result.source.fps)
             start_time = s + 0.4
