@@ -83,7 +83,7 @@ def official_segments(duration: float) -> list[tuple[float, float]]:
         return [(0.0, d)]
     if d <= 12.0:
         return [(0.0, 6.0), (d - 6.0, d)]
-    middle = (d / 2) - 3.0  # middle + 6.0, not d / 2 + 3.0: the last bit decides ceil() on a frame boundary
+    middle = (d / 2) - 3.0  # as written upstream (middle + 6.0; d / 2 + 3.0 gave the same frames wherever tried)
     return [(0.0, 6.0), (middle, middle + 6.0), (d - 6.0, d)]
 
 

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import sys
+from fractions import Fraction
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -36,26 +38,56 @@ MULTISHOT = [
 
 
 class _Cv2ForClips:
-    """cv2 as utils.utils sees it: real, except that a clip file it just 'encoded' reads as a blank frame."""
+    """cv2 as utils.utils sees it: real, except that a clip file it just 'encoded' reads as a blank frame
+    (and, for a synthetic scene list, the source reports only its frame rate)."""
 
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = str(out_dir)
+    def __init__(self, out_dir: Path, fps: float | None) -> None:
+        self.out_dir, self.fps = str(out_dir), fps
 
     def __getattr__(self, name: str) -> Any:
         return getattr(cv2, name)
 
     def VideoCapture(self, path: str, *args: Any) -> Any:
-        if str(path).startswith(self.out_dir):
-            return _BlankCapture()
+        if str(path).startswith(self.out_dir) or self.fps is not None:
+            return _BlankCapture(self.fps or 0.0)
         return cv2.VideoCapture(path, *args)
 
 
 class _BlankCapture:
+    def __init__(self, fps: float) -> None:
+        self.fps = fps
+
+    def isOpened(self) -> bool:  # cv2's name
+        return True
+
+    def get(self, prop: int) -> float:
+        return self.fps if prop == cv2.CAP_PROP_FPS else 64.0
+
     def read(self) -> tuple[bool, np.ndarray]:
         return True, np.zeros((4, 4, 3), np.uint8)
 
     def release(self) -> None:
         pass
+
+
+def _scene_manager(scenes: list[tuple[int, int]], fps: float) -> Any:
+    """Stands in for scenedetect's SceneManager: reports `scenes` as scenedetect's own FrameTimecodes."""
+    from scenedetect import FrameTimecode
+
+    class Manager:
+        def __init__(self, *a: Any) -> None:
+            pass
+
+        def add_detector(self, detector: Any) -> None:
+            pass
+
+        def detect_scenes(self, video: Any) -> None:
+            pass
+
+        def get_scene_list(self) -> list[tuple[Any, Any]]:
+            return [(FrameTimecode(a, fps), FrameTimecode(b, fps)) for a, b in scenes]
+
+    return Manager
 
 
 class _Ffmpeg:
@@ -66,8 +98,13 @@ class _Ffmpeg:
         self.calls.append(list(args))
 
 
-def official_stage1(path: Path, out: Path) -> tuple[list[dict[str, Any]], list[str], _Ffmpeg]:
-    """find_scenes_new (Histogram 0.085, method 12) then duration_check(5.0): (records, kept ids, ffmpeg calls)."""
+def official_stage1(
+    path: Path, out: Path, scenes: tuple[list[tuple[int, int]], float] | None = None
+) -> tuple[list[dict[str, Any]], list[str], _Ffmpeg]:
+    """find_scenes_new (Histogram 0.085, method 12) then duration_check(5.0): (records, kept ids, ffmpeg calls).
+
+    `scenes` = (frame ranges, fps): skip the detection and hand find_scenes_new these scenes instead (its
+    scenedetect names stubbed: open_video, SceneManager), to test its trim and rounding arithmetic alone."""
     root = upstream_dir(*STAGE1)
     stubs = {
         "moviepy": stub_module("moviepy"),
@@ -86,7 +123,10 @@ def official_stage1(path: Path, out: Path) -> tuple[list[dict[str, Any]], list[s
         check = load_file(root / "duration_and_vocal_check.py", "_talkvid_duration_check")
         ffmpeg = _Ffmpeg()
         utils.subprocess = ffmpeg
-        utils.cv2 = _Cv2ForClips(out)
+        utils.cv2 = _Cv2ForClips(out, scenes[1] if scenes else None)
+        if scenes is not None:
+            utils.open_video = lambda path: None
+            utils.SceneManager = _scene_manager(*scenes)
         records, _, ok = utils.find_scenes_new(
             str(path),
             str(path.with_suffix(".m4a")),
@@ -159,3 +199,29 @@ def test_clip_spans_and_duration_rule_equal_talkvid(testmedia: Path, tmp_path: P
             assert abs(v.clip.official_duration - official) <= round(clock_err, 1) + 0.1 + 1e-9, r["id"]
     if cfr:
         assert kept == [i for i, v in by_id.items() if v.gates["duration"]]
+
+
+@pytest.mark.parametrize("fps", [24.0, 20.0, 8.0, 25.0, 30.0])
+def test_rounded_duration_and_5s_rule_equal_find_scenes_new_on_ties(tmp_path: Path, fps: float) -> None:
+    """On 24, 20 and 8 fps grids a trimmed duration often lands exactly on x.x5, where the rounding depends
+    on find_scenes_new's operation order (scene start + 0.4 - 0.1): our durations and 5 s verdicts for 300
+    random scene lists through clips_from_scenes equal the official ones. Only its arithmetic is under test
+    here, so find_scenes_new gets the scenes from a stand-in SceneManager (scenedetect's own FrameTimecode)."""
+    from talkvid_fast.segment._spans import clips_from_scenes
+    from tests.media import make_clip
+
+    rng = np.random.default_rng(int(fps))
+    cuts = np.cumsum(rng.integers(1, 8 * int(fps), size=300))
+    scenes = list(pairwise([0, *cuts.tolist()]))
+    n = int(cuts[-1])
+    records, kept, _ = official_stage1(tmp_path / "src.mp4", tmp_path, (scenes, fps))
+    source = make_clip("v-scene1", 64, 64, fps, np.arange(n) / fps).source
+    rule = SegmentParams.from_profile(load_profile("official").sections["segment"]).span
+    ours = clips_from_scenes(source, scenes, np.arange(n) / fps, rule)
+    assert len(records) == len(ours) == len(scenes)
+    assert [float(r["durations"].rstrip("s")) for r in records] == [c.official_duration for c, _ in ours]
+    exact = [Fraction(b - a) / Fraction(fps) - Fraction(2, 5) for a, b in scenes]  # trimmed, in rationals
+    ties = sum((d * 10).denominator == 2 for d in exact)
+    assert kept == [f"videov-scene{c.scene_index}" for c, ok in ours if ok and c.num_frames > 0]
+    if fps in (24.0, 20.0, 8.0):
+        assert ties > 10  # the case this test is for
