@@ -83,7 +83,8 @@ def official_segments(duration: float) -> list[tuple[float, float]]:
         return [(0.0, d)]
     if d <= 12.0:
         return [(0.0, 6.0), (d - 6.0, d)]
-    middle = (d / 2) - 3.0  # as written upstream (middle + 6.0; d / 2 + 3.0 gave the same frames wherever tried)
+    # as written upstream (middle + 6.0; d / 2 + 3.0 gave the same frames wherever tried)
+    middle = (d / 2) - 3.0
     return [(0.0, 6.0), (middle, middle + 6.0), (d - 6.0, d)]
 
 
