@@ -5,9 +5,10 @@ backbones, the divided heads, its forward and pooling) and TalkVid's `onnx_infer
 `rescale_results`: the fused and TalkVid DOVER scores). Identical random weights: ours are drawn, then loaded
 strictly into upstream's modules (every key, nothing left over).
 
-Stubbed, as narrowly as the test allows: `einops.rearrange` and `timm`'s `trunc_normal_` / `DropPath` /
-`register_model` when not installed (init and training-only parts: weights are overwritten, DropPath is the
-identity in eval); `torchvision.ops` (the unused ROI heads import it); `decord` and `dover.datasets` for
+Stubbed, as narrowly as the test allows: `timm`'s `trunc_normal_` / `DropPath` / `register_model` when timm is
+not installed (it is not in the test extra: it would pull torchvision; these are init and training-only parts:
+weights are overwritten, DropPath is the identity in eval), and `einops.rearrange` only when einops (in the test
+extra) is missing; `torchvision.ops` (the unused ROI heads import it); `decord` and `dover.datasets` for
 onnx_inference.py (its video reading is not exercised); in the evaluator, the backbone factories, so that the
 default test builds upstream's own SwinTransformer3D / ConvNeXt3D classes at our `DoverConfig.tiny()` sizes
 (`convnext_3d_tiny(pretrained=True)` would also download ImageNet weights). The full-size model is compared
