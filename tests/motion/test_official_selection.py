@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -50,7 +51,10 @@ def _decode(frames: torch.Tensor) -> list[int]:
 def run_camera_filtering(items: list[OfficialClip], tmp: Path) -> dict[str, list[list[int]]]:
     """camera_filtering.main() on `items`: per clip id, the frame indices of every segment it tracked."""
     root = upstream_dir(*CAMERA)
-    by_path = {f"/clips/{o.clip.clip_id}.mp4": o for o in items}
+    (tmp / "clips").mkdir(exist_ok=True)
+    by_path = {str(tmp / "clips" / f"{o.clip.clip_id}.mp4"): o for o in items}
+    for path in by_path:
+        Path(path).touch()  # main() checks that the file exists before handing it to decord
     seen: dict[str, list[list[int]]] = {}
     current: list[str] = []
 
@@ -95,9 +99,9 @@ def run_camera_filtering(items: list[OfficialClip], tmp: Path) -> dict[str, list
     }
     records = [{"id": o.clip.clip_id, "video-path": p, "durations": o.durations} for p, o in by_path.items()]
     (tmp / "in.json").write_text(json.dumps(records))
+    handlers = list(logging.getLogger().handlers)
     with patched_modules(stubs):
         module = load_file(root / "camera_filtering.py", "_talkvid_camera_filtering")
-        module.os.path.exists = lambda p: p in by_path or Path(p).exists()
         args = argparse.Namespace(
             json_path=str(tmp / "in.json"),
             output_json=str(tmp / "out.jsonl"),
@@ -111,7 +115,12 @@ def run_camera_filtering(items: list[OfficialClip], tmp: Path) -> dict[str, list
             gpu_preprocess=False,
             timestamp="test",
         )
-        module.main(args)
+        try:
+            module.main(args)
+        finally:  # setup_logger's basicConfig may have added handlers to the root logger
+            for handler in set(logging.getLogger().handlers) - set(handlers):
+                logging.getLogger().removeHandler(handler)
+                handler.close()
     return seen
 
 
@@ -126,7 +135,7 @@ def ours(o: OfficialClip) -> list[list[int]]:
 
 def _check(items: list[OfficialClip], tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp)  # setup_logger writes logs/cotracker/<timestamp>/ under the working directory
-    monkeypatch.delenv("DECORD_EOF_RETRY_MAX", raising=False)  # the module sets it at import
+    monkeypatch.setenv("DECORD_EOF_RETRY_MAX", "0")  # the module sets it at import; undone after the test
     items = [o for o in items if o.clip.num_frames > 0]
     official = run_camera_filtering(items, tmp)
     assert set(official) == {o.clip.clip_id for o in items}

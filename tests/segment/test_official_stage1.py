@@ -11,8 +11,8 @@ read is answered with a blank frame; the source video is opened by the real cv2)
 
 from __future__ import annotations
 
+import importlib
 import json
-import sys
 from fractions import Fraction
 from itertools import pairwise
 from pathlib import Path
@@ -116,10 +116,9 @@ def official_stage1(
         "moviepy.editor": stub_module("moviepy.editor", VideoFileClip=None, AudioFileClip=None),
         "munch": stub_module("munch"),
     }
+    stubs["utils"] = stub_module("utils", __path__=[str(root / "utils")])  # the folder has no __init__.py
     with patched_modules(stubs, root):
-        utils = load_file(root / "utils" / "utils.py", "utils.utils")
-        sys.modules["utils"] = stub_module("utils", utils=utils)
-        sys.modules["utils.utils"] = utils
+        utils = importlib.import_module("utils.utils")
         check = load_file(root / "duration_and_vocal_check.py", "_talkvid_duration_check")
         ffmpeg = _Ffmpeg()
         utils.subprocess = ffmpeg
@@ -149,7 +148,6 @@ def official_stage1(
             kept_json = []
         # a file of one record is left as that record: convert_json_line_to_general's json.load succeeds on it
         kept = [r["id"] for r in ([kept_json] if isinstance(kept_json, dict) else kept_json)]
-        del sys.modules["utils"], sys.modules["utils.utils"]
     return records, kept, ffmpeg
 
 
