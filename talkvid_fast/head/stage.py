@@ -1,6 +1,7 @@
 """Stage 3 of the spec: the head-detail filter (see Note [Stage contract] in stages/_api.py).
 
-Note [Head sampling]: `sampling = "official"` reproduces TalkVid's reader: `fps_i = int(fps)`,
+Note [Head sampling]: `sampling = "official"` reproduces TalkVid's reader (video_head_filter.py): `fps_i =
+int(fps)` with fps the container's average rate (`Clip.official_fps`, Note [Official clock]),
 `duration = frames / fps_i`, one frame at `sec * fps_i` for `sec in range(int(duration))` (it drifts
 on 29.97 fps and gives no frame for a clip under a second). `sampling = "exact"` (paper) takes the
 frame shown at each time `start + k / sample_fps` (the last frame whose presentation time is <= t),
@@ -32,7 +33,7 @@ def sample_indices(clip: Clip, sampling: str, sample_fps: float = 1.0) -> np.nda
     if n <= 0:
         return np.zeros(0, np.int64)
     if sampling == "official":
-        fps_i = int(clip.source.fps)
+        fps_i = int(clip.official_fps)
         if fps_i < 1:
             return np.zeros(0, np.int64)
         duration = n / fps_i

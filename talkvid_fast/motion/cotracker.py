@@ -13,7 +13,7 @@ Both uses are rewritten as exact 4-D equivalents:
     then exactly 0. That is one 4-D `grid_sample` per level.
 The 4-D correlation `einsum("btnhwc,bnijc->btnhwij")` becomes one batched matmul per track
 ((T*49) x C @ C x 49), and the refinement iterations are a Python loop that tracing unrolls.
-`tests/motion/cotracker5d.py` keeps the straightforward 5-D formulation that the tests compare against.
+`tests/motion/test_cotracker_upstream.py` compares both models with upstream co-tracker's own modules.
 """
 
 from __future__ import annotations

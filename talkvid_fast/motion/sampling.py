@@ -7,10 +7,15 @@ frame whose presentation time is <= t, from `clip.frame_times`, so VFR sources a
 window gets a single window of all its resampled frames (at least 2). Frames are resized so the short side
 is `short_side` (512) px (up or down, so the 20 px displacement threshold always means the same thing).
 
-Note [Official segments]: the published code (reference/official-pipeline.md §3.2) caps the frame rate at
-30 fps with indices `int(i * fps / 30)`, drops `int(0.2 * fps)` frames at each end when the clip is longer
-than one second, cuts 1-3 segments of 6 s from the clip duration and takes every `int(fps / 2)`-th frame
-of each segment, where fps = min(30, source fps). Times index the trimmed array.
+Note [Official segments]: the published code (camera_filtering.py, reference/official-pipeline.md §3.2)
+caps the frame rate at 30 fps with indices `int(i * (fps / 30))`, drops `int(0.2 * fps)` frames at each end
+when the clip has more frames than fps, cuts 1-3 segments of 6 s from the clip duration and takes every
+`int(fps / 2)`-th frame of each segment, where fps = min(30, source fps). Times index the trimmed array.
+fps and duration are the official code's own (Note [Official clock] in clips.py: the container's average
+rate and stage 1's duration rounded to 0.1 s), and every expression keeps its operation order, so the
+frames are the ones decord would hand it (tests/motion/test_official_selection.py runs camera_filtering.py
+itself). Two of its failures are not reproduced: below 5 fps its trim `[0:-0]` empties the clip, and below
+2 fps its step `int(fps / 2)` is 0 (range() raises); here the trim is skipped and the step is 1.
 """
 
 from __future__ import annotations
@@ -72,22 +77,26 @@ def scaled_size(height: int, width: int, short_side: int) -> tuple[int, int]:
 
 
 def official_segments(duration: float) -> list[tuple[float, float]]:
-    """The official 6-second segments of a clip of `duration` seconds."""
+    """The official 6-second segments of a clip of `duration` seconds (camera_filtering.get_segments)."""
     d = duration
-    if d <= 6:
+    if d <= 6.0:
         return [(0.0, d)]
-    if d <= 12:
+    if d <= 12.0:
         return [(0.0, 6.0), (d - 6.0, d)]
-    return [(0.0, 6.0), (d / 2 - 3.0, d / 2 + 3.0), (d - 6.0, d)]
+    # as written upstream (middle + 6.0; d / 2 + 3.0 gave the same frames wherever tried)
+    middle = (d / 2) - 3.0
+    return [(0.0, 6.0), (middle, middle + 6.0), (d - 6.0, d)]
 
 
 def plan_segments(num_frames: int, fps: float, duration: float) -> SegmentPlan:
-    """Official frame selection for a clip of `num_frames` frames at `fps` (Note [Official segments])."""
+    """Official frame selection for a clip of `num_frames` frames (Note [Official segments]); `fps` and
+    `duration` are `Clip.official_fps` and `Clip.official_duration`."""
     if fps > 30:
-        kept = np.array([int(i * fps / 30) for i in range(int(num_frames / (fps / 30)))], dtype=np.int64)
+        interval = fps / 30
+        kept = np.array([int(i * interval) for i in range(int(num_frames / interval))], dtype=np.int64)
     else:
         kept = np.arange(num_frames, dtype=np.int64)
-    f = min(30.0, fps)
+    f = 30 if fps > 30 else fps
     if len(kept) > f:
         trim = int(0.2 * f)
         if trim:
@@ -95,8 +104,8 @@ def plan_segments(num_frames: int, fps: float, duration: float) -> SegmentPlan:
     step = max(1, int(f / 2.0))
     parts: list[np.ndarray] = []
     for s, e in official_segments(duration):
-        lo = math.floor(s * f)
-        hi = min(math.ceil(e * f), len(kept))
+        lo = max(int(math.floor(s * f)), 0)
+        hi = min(int(math.ceil(e * f)), len(kept))
         parts.append(kept[lo:hi:step])
     bounds = np.cumsum([0] + [len(p) for p in parts]).astype(np.int64)
     indices = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)

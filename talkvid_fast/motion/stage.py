@@ -126,7 +126,7 @@ class MotionStage:
         p = self.params
         h, w = clip.source.height, clip.source.width
         if p.method == "official":
-            plan = sampling.plan_segments(clip.num_frames, clip.source.fps, clip.duration)
+            plan = sampling.plan_segments(clip.num_frames, clip.official_fps, clip.official_duration)
             size = (max(4, int(h * p.scale)), max(4, int(w * p.scale)))
             return [FrameRequest(VIEW, plan.indices, size, antialias=True)]
         indices = sampling.resample_indices(clip, p.fps)
@@ -283,7 +283,7 @@ class MotionStage:
         assert self.model is not None
         p = self.params
         try:
-            plan = sampling.plan_segments(clip.num_frames, clip.source.fps, clip.duration)
+            plan = sampling.plan_segments(clip.num_frames, clip.official_fps, clip.official_duration)
             frames = views[VIEW]  # uint8 (F, h, w, 3)
             if frames.shape[0] != len(plan.indices):
                 raise ValueError(f"expected {len(plan.indices)} frames, got {frames.shape[0]}")

@@ -31,8 +31,17 @@ def scene_bounds_seconds(
     return start, end
 
 
-def keep_duration(duration: float, rule: SpanRule) -> bool:
-    value = round(duration, 1) if rule.round_duration else duration
+def official_rounded_duration(scene_start: float, scene_end: float, rule: SpanRule) -> float:
+    """The official `durations` value of a scene (Note [Official clock] in clips.py): find_scenes_new adds
+    0.4 (= start_trim + end_trim) to the start, then subtracts 0.1 (end_trim) from both ends, clamped at 0,
+    and rounds end - start to one decimal; the operation order decides ties such as 6.85 on a 24 fps grid."""
+    start = max(0.0, scene_start + (rule.start_trim + rule.end_trim) - rule.end_trim)
+    end = max(0.0, scene_end - rule.end_trim)
+    return round(end - start, 1)
+
+
+def keep_duration(clip: Clip, rule: SpanRule) -> bool:
+    value = clip.official_duration if rule.round_duration else clip.duration
     return value > rule.min_duration
 
 
@@ -61,6 +70,7 @@ def clips_from_scenes(
             start_frame=first,
             end_frame=last,
             frame_times=np.ascontiguousarray(times[first:last]),
+            rounded_duration=official_rounded_duration(scene_start, scene_end, rule),
         )
-        clips.append((clip, keep_duration(end - start, rule) and last > first))
+        clips.append((clip, keep_duration(clip, rule) and last > first))
     return clips

@@ -111,6 +111,7 @@ def source_info(decoder: VideoDecoder, scan: ScanResult, fields: dict[str, Any])
         subtitle_path=fields.get("subtitle-path") or None,
         description_path=fields.get("description-path") or None,
         extra={k: v for k, v in fields.items() if k not in _RESERVED},
+        average_fps=meta.average_fps,
     )
 
 

@@ -1,8 +1,7 @@
-"""CoTracker3: strict checkpoint layout, 4-D/bmm formulation == 5-D/einsum formulation, ONNX == PyTorch."""
+"""CoTracker3: strict checkpoint layout, ONNX == PyTorch (parity with upstream: test_cotracker_upstream.py)."""
 
 from __future__ import annotations
 
-import copy
 import re
 from pathlib import Path
 
@@ -12,8 +11,6 @@ import torch
 
 from talkvid_fast.motion import cotracker
 from talkvid_fast.motion.export import example_inputs, export_cotracker, graph_report
-
-from .cotracker5d import install_5d
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "docs" / "reference" / "state_dicts"
 
@@ -57,23 +54,6 @@ def test_time_embedding_matches_upstream_formula() -> None:
     pos, i = 5, 7
     assert emb[pos, i].item() == pytest.approx(np.sin(pos / 10000 ** (i / 555)), abs=1e-6)
     assert emb[pos, 555 + i].item() == pytest.approx(np.cos(pos / 10000 ** (i / 555)), abs=1e-6)
-
-
-def test_exportable_formulation_equals_5d() -> None:
-    # offline and online share `track` (the online forward pads to 16 frames first): one model covers both
-    torch.manual_seed(0)
-    model = cotracker.build("offline").eval()
-    ref = install_5d(copy.deepcopy(model))
-    video, queries = example_inputs(frames=5, queries=6, size=(64, 96), batch=2, seed=1)
-    queries[:, :, 0] = torch.tensor([0, 1, 4, 2, 3, 4]).float()  # every query frame, including the last
-    queries[0, 0, 1:] = torch.tensor([0.0, 0.0])  # corners: the border-padding / stacked-frame edge
-    queries[0, 1, 1:] = torch.tensor([95.0, 63.0])
-    with torch.no_grad():
-        ours = model(video, queries)
-        theirs = ref(video, queries)
-    for a, b in zip(ours, theirs, strict=True):
-        rel = ((a - b).abs().max() / b.abs().max()).item()
-        assert rel < 1e-5, rel
 
 
 def test_onnx_export_matches_torch(tmp_path: Path) -> None:
