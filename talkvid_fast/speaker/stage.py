@@ -10,6 +10,14 @@ scores (null outside the track), their mean, and `speaking_fraction` = speaking 
 of the clip (frames without the tracked face count as not speaking); the gate passes iff
 speaking_fraction >= `min_speaking_fraction`. No audio stream (or undecodable audio) fails `no_audio`; no
 face track fails `no_face`. The stage runs only when the profile has a `[speaker]` section.
+
+Note [Which Light-ASD weights]: the default is `pretrain_AVA_CVPR.model` (AVA-ActiveSpeaker), not the
+TalkSet fine-tune the spec first named. Measured on 2 s of two real speakers (sadtalker AOC and KatieHill,
+docs/speaker.md): with the TalkSet weights the talking face scores as speaking in 98 % of the frames over
+its own speech, another speaker's speech, digital silence and -60 dBFS noise alike (it reads the lips and
+ignores the audio); with the AVA weights silence and noise give 0 %, the still face 0 %, the own speech
+92 %. Neither rejects a talking face dubbed with another speaker's speech (AVA: 74 %): Light-ASD asks
+"does this face talk while speech is heard", not "are these lips in sync" (a SyncNet-style check would).
 """
 
 from __future__ import annotations
@@ -41,7 +49,7 @@ GATE = "speaking_fraction"
 PRECISIONS = ("fp32", "fp16", "bf16")
 DEFAULTS: dict[str, Any] = {
     "min_speaking_fraction": 0.5,  # gate: fraction of the clip's 25 fps frames where the tracked face speaks
-    "weights": "finetuning_TalkSet.model",  # or pretrain_AVA_CVPR.model
+    "weights": "pretrain_AVA_CVPR.model",  # or finetuning_TalkSet.model (Note [Which Light-ASD weights])
     "durations": list(DURATIONS),  # scoring windows, seconds (upstream's six)
     "smooth_frames": 5,  # centred moving mean of the scores before the > 0 decision
     "detect_every": 5,  # run the face detector on every k-th 25 fps frame, interpolate between
