@@ -16,12 +16,13 @@ from tests.media import make_clip
 
 WEIGHTS = Path(os.environ.get("TALKVID_SHARED_WEIGHTS", REPO.parent / "shared" / "weights"))
 UPSTREAM = Path(os.environ.get("TALKVID_UPSTREAM", REPO.parent / "shared" / "upstream")) / "light-asd"
+DEFAULT = "pretrain_AVA_CVPR.model"  # the stage's default weights
 TALKSET = "finetuning_TalkSet.model"
 
 
 @pytest.fixture(scope="session")
 def light_asd_file() -> Path:
-    path = WEIGHTS / "light_asd" / TALKSET
+    path = WEIGHTS / "light_asd" / DEFAULT
     if not path.is_file():
         pytest.skip(f"Light-ASD weights not found at {path} (set TALKVID_SHARED_WEIGHTS)")
     return path

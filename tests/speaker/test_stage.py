@@ -108,7 +108,9 @@ def test_gate_rejects_a_face_dubbed_with_another_speakers_speech(testmedia: Path
     stage = SpeakerStage({"min_speaking_fraction": 0.5})
     stage.setup()
     (dubbed,) = _run(stage, [(clip, frames)])
-    assert dubbed.error is None and dubbed.failed_gate == "speaking_fraction", dubbed.scores["speaking_fraction"]
+    assert dubbed.error is None and dubbed.failed_gate == "speaking_fraction", dubbed.scores[
+        "speaking_fraction"
+    ]
 
 
 @pytest.mark.slow

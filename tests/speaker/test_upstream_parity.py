@@ -33,7 +33,7 @@ from talkvid_fast.speaker.features import (
     track_crops,
 )
 from talkvid_fast.speaker.model import load_light_asd
-from tests.speaker.conftest import UPSTREAM, real_clip
+from tests.speaker.conftest import DEFAULT, TALKSET, UPSTREAM, real_clip
 
 CLIP = "positives/sadtalker__WDA_KatieHill_000.mp4"
 TRACK_FRAMES = 29  # detections on every 2nd of frames 0..28: 15 boxes (> minTrack = 10)
@@ -48,6 +48,13 @@ class _Proxy(types.SimpleNamespace):
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._real, name)
+
+
+def _forget_upstream(before: set[str]) -> None:
+    """Drops upstream's top-level modules (`model`, `ASD`, `loss`, ...) imported since `before`, nothing else."""
+    for name in set(sys.modules) - before:
+        if name.split(".")[0] in ("model", "ASD", "loss", "columbia_test"):
+            del sys.modules[name]
 
 
 @pytest.fixture(scope="module")
@@ -76,8 +83,7 @@ def upstream(light_asd_file: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     finally:
         sys.argv = saved_argv
         sys.path.remove(str(UPSTREAM))
-        for name in set(sys.modules) - saved_modules:
-            del sys.modules[name]
+        _forget_upstream(saved_modules)
 
 
 @pytest.fixture(scope="module")
@@ -185,11 +191,19 @@ def test_scores_match_columbia_evaluate_network(
     assert len(ours) == len(theirs) == TRACK_FRAMES - 1  # upstream's alignment drops the last frame
     diff = np.abs(ours - np.asarray(theirs))
     assert diff.max() <= 0.05 + 1e-4, diff.max()
+    # rounded like upstream they are the same numbers (measured: 1e-7); a value within float noise of a
+    # rounding boundary may round the other way on another machine, so one frame may differ by 0.1
+    assert np.sum(np.abs(np.round(ours, 1) - np.asarray(theirs)) > 1e-5) <= 1
     assert np.abs(ours).max() > 0.5  # real scores, not a degenerate zero track
 
 
-def test_module_matches_upstream_asd_model(light_asd_file: Path, track_data: dict[str, Any]) -> None:
-    """Our LightASD vs upstream ASD_Model + lossAV head, same real weights and inputs, unrounded: <= 1e-4."""
+@pytest.mark.parametrize("weights", [DEFAULT, TALKSET])
+def test_module_matches_upstream_asd_model(
+    light_asd_file: Path, track_data: dict[str, Any], weights: str
+) -> None:
+    """Our LightASD vs upstream ASD_Model + lossAV head, same real weights and inputs, unrounded: <= 1e-4
+    (measured 0.0: the same float32 operations in the same order)."""
+    light_asd_file = light_asd_file.parent / weights
     if not (UPSTREAM / "model" / "Model.py").is_file():
         pytest.skip(f"upstream Light-ASD not found at {UPSTREAM}")
     sys.path.insert(0, str(UPSTREAM))
@@ -199,8 +213,7 @@ def test_module_matches_upstream_asd_model(light_asd_file: Path, track_data: dic
         from model.Model import ASD_Model  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(UPSTREAM))
-        for name in set(sys.modules) - saved:
-            del sys.modules[name]
+        _forget_upstream(saved)
     state = torch.load(light_asd_file, map_location="cpu", weights_only=True)
     net, head = ASD_Model().eval(), lossAV().eval()
     net.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
