@@ -44,6 +44,13 @@ def test_params_fail_fast_and_section_is_required(speaker_home: Path) -> None:
     assert speaker_size(1080, 1920, 640) == (360, 640) and speaker_size(512, 512, 640) is None
 
 
+def test_a_profile_file_with_a_speaker_section_configures_the_stage(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\n[speaker]\nmin_speaking_fraction = 0.6\ndetect_every = 1\n')
+    stage = SpeakerStage(load_profile(str(path)).section("speaker"))
+    assert stage.configured and stage.threshold == 0.6 and stage.detect_every == 1
+
+
 def test_missing_weights_name_the_fetch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TALKVID_FAST_HOME", str(tmp_path))
     with pytest.raises(StageUnavailable, match=r"talkvid_fast\.weights fetch light_asd"):
