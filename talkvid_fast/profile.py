@@ -12,7 +12,7 @@ from typing import Any
 import tomllib
 
 BUILTIN = ("paper", "official", "open")
-SECTIONS = ("segment", "quality", "motion", "head")
+SECTIONS = ("segment", "quality", "motion", "head", "speaker")
 
 
 @dataclass(frozen=True)

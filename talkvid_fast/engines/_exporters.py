@@ -95,10 +95,26 @@ def _export_facemesh(graph: GraphSpec, path: Path, mode: str, opset: int) -> Pat
     return path
 
 
+def _export_light_asd(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..speaker.export import export_light_asd
+    from ..speaker.model import LightASD, load_light_asd
+
+    if mode == "official":
+        from ..speaker.weights import LIGHT_ASD
+        from ..weights import locate
+
+        model = load_light_asd(locate(LIGHT_ASD, graph.weights_file))
+    else:  # random and tiny: the model is small, so tiny is the full graph with random weights
+        torch.manual_seed(0)
+        model = LightASD().eval()
+    return export_light_asd(model, path, graph.input("video").shape[0] // 25, opset=opset)
+
+
 EXPORTERS: dict[str, Exporter] = {
     "dover": Exporter(_export_dover),
     "cotracker3": Exporter(_export_cotracker, shrink=_shrink_cotracker),
     "facemesh": Exporter(_export_facemesh, has_random=False),
+    "light_asd": Exporter(_export_light_asd),
 }
 
 

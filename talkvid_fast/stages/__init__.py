@@ -22,6 +22,7 @@ FILTER_STAGES: dict[str, str] = {
     "quality": "talkvid_fast.quality.stage:QualityStage",
     "motion": "talkvid_fast.motion.stage:MotionStage",
     "head": "talkvid_fast.head.stage:HeadStage",
+    "speaker": "talkvid_fast.speaker.stage:SpeakerStage",  # runs only with a [speaker] profile section
 }
 
 

@@ -30,6 +30,7 @@ def _load_all() -> None:
         "talkvid_fast.quality.weights",
         "talkvid_fast.motion.weights",
         "talkvid_fast.head.weights",
+        "talkvid_fast.speaker.weights",
     ):
         try:
             importlib.import_module(module)

@@ -1,0 +1,145 @@
+"""SpeakerStage on real clips and on negatives made from them (Note [Speaker gate]).
+
+Expected verdicts come from the labels (`speaking` in ../shared/testmedia/labels.json) and from how each
+negative is built, with the spec's default threshold (speaking in >= 50 % of the frames):
+  * a real speaker with their own audio passes;
+  * the same face with another speaker's speech (KatieHill's audio) should fail (the lips do not match
+    it) but does not: Light-ASD is no lip-sync check (Note [Which Light-ASD weights]); a strict xfail;
+  * the same talking face over digital silence fails: nobody is heard;
+  * one frame of the face repeated under its own speech fails: the face does not move.
+The fast test uses 2 s of each clip; the slow one whole clips.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from talkvid_fast.profile import load_profile
+from talkvid_fast.speaker.stage import DEFAULTS, SpeakerStage, speaker_size
+from talkvid_fast.stages._api import StageResult, StageUnavailable
+from tests.speaker.conftest import real_clip
+
+AOC = "positives/sadtalker__WDA_AlexandriaOcasioCortez_000.mp4"
+KATIE = "positives/sadtalker__WDA_KatieHill_000.mp4"
+NO_AUDIO = "positives/liveportrait__d13.mp4"  # a talking selfie without an audio stream
+SLIDES = "multishot/iejmac__video2dataset_test_video.mp4"  # narrated slides, no face
+
+
+def test_params_fail_fast_and_section_is_required(speaker_home: Path) -> None:
+    with pytest.raises(ValueError, match="allowed: min_speaking_fraction"):
+        SpeakerStage({"threshold": 0.5})
+    with pytest.raises(ValueError, match=r"allowed: a subset of \[1, 2, 3, 4, 5, 6\]"):
+        SpeakerStage({"durations": [8]})
+    with pytest.raises(ValueError, match="allowed: fp32, fp16, bf16"):
+        SpeakerStage({"precision": "int8"})
+    assert load_profile("paper").section("speaker") == {}
+    with pytest.raises(StageUnavailable, match=r"no \[speaker\] section"):
+        SpeakerStage({}).setup()
+    assert speaker_size(1080, 1920, 640) == (360, 640) and speaker_size(512, 512, 640) is None
+
+
+def test_a_profile_file_with_a_speaker_section_configures_the_stage(tmp_path: Path) -> None:
+    path = tmp_path / "mine.toml"
+    path.write_text('name = "mine"\n[speaker]\nmin_speaking_fraction = 0.6\ndetect_every = 1\n')
+    stage = SpeakerStage(load_profile(str(path)).section("speaker"))
+    assert stage.configured and stage.threshold == 0.6 and stage.detect_every == 1
+
+
+def test_missing_weights_name_the_fetch_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TALKVID_FAST_HOME", str(tmp_path))
+    with pytest.raises(StageUnavailable, match=r"talkvid_fast\.weights fetch light_asd"):
+        SpeakerStage({"min_speaking_fraction": 0.5}).setup()
+
+
+def _labels(testmedia: Path) -> dict[str, object]:
+    entries = json.loads((testmedia / "labels.json").read_text())
+    return {e["file"]: e["labels"]["speaking"]["value"] for e in entries}
+
+
+def _run(stage: SpeakerStage, items: list[tuple[object, np.ndarray]]) -> list[StageResult]:
+    batch = []
+    for clip, frames in items:
+        (req,) = stage.requests(clip)  # type: ignore[arg-type]
+        batch.append((clip, {req.name: torch.from_numpy(np.ascontiguousarray(frames[req.indices]))}))
+    return stage.process(batch)  # type: ignore[arg-type]
+
+
+def test_gate_on_real_speech_and_constructed_negatives(
+    testmedia: Path, speaker_home: Path, tmp_path: Path
+) -> None:
+    from scipy.io import wavfile
+
+    labels = _labels(testmedia)
+    assert labels[AOC] is True and labels[KATIE] is True and labels[NO_AUDIO] is True
+    seconds = 2.0
+    clip, frames = real_clip(testmedia / AOC, seconds)
+    silence = tmp_path / "silence.wav"
+    wavfile.write(silence, 16000, np.zeros(int(16000 * seconds) + 1600, np.int16))
+    silent = dataclasses.replace(clip, source=dataclasses.replace(clip.source, audio_path=str(silence)))
+    still = np.repeat(frames[:1], len(frames), 0)
+    stage = SpeakerStage({"min_speaking_fraction": 0.5})
+    stage.setup()
+    results = _run(
+        stage,
+        [
+            (clip, frames),
+            (silent, frames),
+            (clip, still),
+            real_clip(testmedia / NO_AUDIO, seconds),
+            real_clip(testmedia / SLIDES, seconds),
+        ],
+    )
+    real, quiet, frozen, no_audio, no_face = results
+    assert all(r.error is None for r in results), [r.error for r in results]
+    assert real.passed and real.failed_gate is None and real.scores["speaking_fraction"] >= 0.5
+    for r in (quiet, frozen):
+        assert not r.passed and r.failed_gate == "speaking_fraction" and r.scores["speaking_fraction"] < 0.5
+    # the clip's per-frame scores: 50 frames at 25 fps, upstream's alignment leaves the last one unscored
+    assert len(real.scores["speaking_scores"]) == 50 and real.scores["track_frames"] == 49
+    assert real.scores["mean_score"] > 0 > quiet.scores["mean_score"]
+    assert no_audio.failed_gate == "no_audio" and not no_audio.passed
+    assert no_face.failed_gate == "no_face" and not no_face.passed
+    assert real.backend == "light-asd-torch-cpu-fp32+facemesh-torch-cpu-fp32"
+    assert real.model == "pretrain_AVA_CVPR.model@d44bc3ea7baa"
+
+
+@pytest.mark.xfail(strict=True, reason="Light-ASD is no lip-sync check: a dubbed talking face passes")
+def test_gate_rejects_a_face_dubbed_with_another_speakers_speech(testmedia: Path, speaker_home: Path) -> None:
+    clip, frames = real_clip(testmedia / AOC, 2.0, audio_path=str(testmedia / KATIE))
+    stage = SpeakerStage({"min_speaking_fraction": 0.5})
+    stage.setup()
+    (dubbed,) = _run(stage, [(clip, frames)])
+    assert dubbed.error is None and dubbed.failed_gate == "speaking_fraction", dubbed.scores[
+        "speaking_fraction"
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name",
+    [
+        AOC,
+        KATIE,
+        pytest.param(
+            "positives/retalking__face1.mp4",  # measured 0.30 of frames speaking (VFR 22 fps source); not tuned
+            marks=pytest.mark.xfail(strict=True, reason="a labelled speaker the gate misses"),
+        ),
+        "positives/liveportrait__d20.mp4",
+        "positives/liveportrait__d18.mp4",  # digital silence: not speaking
+        "positives/liveportrait__d19.mp4",  # digital silence: not speaking
+    ],
+)
+def test_whole_clips_follow_their_speaking_label(testmedia: Path, speaker_home: Path, name: str) -> None:
+    speaking = _labels(testmedia)[name]
+    assert isinstance(speaking, bool)
+    clip, frames = real_clip(testmedia / name, 60.0)
+    stage = SpeakerStage({"min_speaking_fraction": DEFAULTS["min_speaking_fraction"]})
+    stage.setup()
+    (res,) = _run(stage, [(clip, frames)])
+    assert res.error is None and res.passed is speaking, res.scores.get("speaking_fraction")
