@@ -250,7 +250,9 @@ def load_spec(path: str | Path) -> EngineSpec:
 
 
 REPO_SPECS = Path(__file__).resolve().parents[2] / "engines"  #: a source checkout (editable install)
-PACKAGED_SPECS = Path(__file__).resolve().parents[1] / "engine_specs"  #: a wheel (installed by CMakeLists.txt)
+PACKAGED_SPECS = (
+    Path(__file__).resolve().parents[1] / "engine_specs"
+)  #: a wheel (installed by CMakeLists.txt)
 
 
 def spec_dir() -> Path:
