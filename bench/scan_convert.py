@@ -24,11 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 VARIANTS = ("before", "full", "auto")  # `swscale` (direct resize) was measured once and rejected
 
 
-def scan_before(dec: PyAVDecoder, small_width: int) -> int:
+def scan_before(dec: PyAVDecoder, small: tuple[int, int] | None) -> int:
     """The scan loop as it was: a new swscale context per frame, full BGR, cv2.resize."""
     dec._container.seek(0)
-    w, h = dec.metadata.coded_width, dec.metadata.coded_height
-    small = (max(1, small_width), max(1, round(h * small_width / w))) if small_width < w else None
+    if small == (dec.metadata.coded_width, dec.metadata.coded_height):
+        small = None
     tb = dec._stream.time_base or Fraction(1, 90_000)
     n = 0
     for frame in dec._decode():
@@ -44,12 +44,12 @@ def scan_before(dec: PyAVDecoder, small_width: int) -> int:
 
 def run(path: str, variant: str) -> tuple[float, int, str]:
     with PyAVDecoder(path, scan_mode="full" if variant == "before" else variant) as dec:
-        width = small_size(dec.metadata.coded_width, dec.metadata.coded_height)[0]
+        size = small_size(dec.metadata.coded_width, dec.metadata.coded_height)
         t = time.perf_counter()
         if variant == "before":
-            n, mode = scan_before(dec, width), "before"
+            n, mode = scan_before(dec, size), "before"
         else:
-            n = len(dec.scan(width, lambda i, k, im: None).times)
+            n = len(dec.scan(size, lambda i, k, im: None).times)
             mode = dec.last_scan_mode
         return time.perf_counter() - t, n, mode
 
