@@ -1,6 +1,6 @@
 """Pass-1 scan speed: the old per-frame conversion vs Note [Scan conversion]'s modes, interleaved.
 
-python bench/scan_convert.py [--reps 2] [--corpus /tmp/rtf_small2] -> bench/results/scan_convert_cpu.{json,md}
+python bench/micro/scan_convert.py [--reps 2] [--corpus /tmp/rtf_small2] -> bench/results/scan_convert_cpu.{json,md}
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ import argparse
 import glob
 import json
 import os
-import platform
-import subprocess
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -18,9 +16,10 @@ from pathlib import Path
 import cv2
 
 from talkvid_fast.decode import DecodeError, PyAVDecoder
+from talkvid_fast.rtf import environment
 from talkvid_fast.segment import small_size
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("before", "full", "auto")  # `swscale` (direct resize) was measured once and rejected
 
 
@@ -93,19 +92,14 @@ def main() -> None:
             },
             "files": per_file,
         }
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    meta = {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "git": rev.stdout.strip(),
-    }
+    meta = environment()
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "scan_convert_cpu.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     lines = [
         "# scan_convert_cpu",
         "",
-        f"CPU ({meta['cores']} cores, shared); git {meta['git']}; reps {args.reps}, variants interleaved.",
+        f"{meta['device']}, shared; git {meta['git']}; reps {args.reps}, variants interleaved.",
         "`before`: per-frame swscale context, full BGR, cv2.resize. `full`: shared context (bit-identical).",
         "`auto`: rows mode where verified (bit-identical).",
         "",
