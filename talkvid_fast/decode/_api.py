@@ -85,9 +85,10 @@ class VideoDecoder(Protocol):
     device: torch.device
     name: str  #: "pyav-cpu", "nvdec-cuda:0", ...
 
-    def scan(self, small_width: int, consumer: ScanConsumer) -> ScanResult:
+    def scan(self, small: tuple[int, int] | None, consumer: ScanConsumer) -> ScanResult:
         """Decodes every frame once; hands `consumer` each frame in coded orientation, resized to
-        `small_width` wide (bilinear, like scenedetect's downscale); returns the timeline."""
+        `small` = (width, height) (bilinear, like scenedetect's downscale; `segment.small_size` gives
+        scenedetect's own size) or whole when `small` is None or the coded size; returns the timeline."""
         ...
 
     def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:

@@ -20,6 +20,7 @@ import torch
 from ..native import yuv420_to_rgb
 from ._api import DecodeError, ScanConsumer, ScanResult
 from ._pyav import probe
+from ._scan_convert import scan_size
 from ._scan_features import ScanHistograms
 
 
@@ -97,19 +98,20 @@ class NvdecDecoder:
             y, uv=uv, size=size, matrix=self.metadata.color_matrix, full_range=self.metadata.full_range
         )
 
-    def scan(self, small_width: int, consumer: ScanConsumer) -> ScanResult:
+    def scan(self, small: tuple[int, int] | None, consumer: ScanConsumer) -> ScanResult:
         started = time.perf_counter()
         w, h = self.metadata.coded_width, self.metadata.coded_height
-        small = (max(1, round(h * small_width / w)), max(1, small_width)) if small_width < w else (h, w)
+        size = scan_size(w, h, small)
+        hw = (h, w) if size is None else (size[1], size[0])  # the kernel takes (height, width)
         rate = self.metadata.guessed_fps or 25.0
         tb = self.metadata.time_base or 1 / 90_000
         pts: list[int] = []
-        features = self._scan_features(consumer, small)
+        features = self._scan_features(consumer, hw)
         for p, surface in self._surfaces():
             if features is not None:  # Note [Device scan]: 1 KB per frame, to the host in batches
                 features.add(*self._planes(surface), len(pts), round(p * tb * rate))
             else:
-                bgr = self._rgb(surface, small).flip(-1).cpu().numpy()  # a small frame: the one host copy
+                bgr = self._rgb(surface, hw).flip(-1).cpu().numpy()  # a small frame: the one host copy
                 consumer(len(pts), round(p * tb * rate), bgr)
             pts.append(p)
         if features is not None:

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from ._api import DecodeError, ScanConsumer, ScanResult, VideoMetadata
-from ._scan_convert import SCAN_MODES, ScanConverter
+from ._scan_convert import SCAN_MODES, ScanConverter, scan_size
 
 # Seek instead of decoding through a gap longer than this many frames (a GOP is usually 1-10 s).
 SEEK_GAP_FRAMES = 250
@@ -127,14 +127,13 @@ class PyAVDecoder:
         except av.error.FFmpegError as exc:
             raise DecodeError("corrupt", f"{self._path}: decoding failed ({exc})") from exc
 
-    def scan(self, small_width: int, consumer: ScanConsumer) -> ScanResult:
+    def scan(self, small: tuple[int, int] | None, consumer: ScanConsumer) -> ScanResult:
         self._container.seek(0)  # a scan always covers the whole source
         started = time.perf_counter()
         times: list[float] = []
         pts: list[int] = []
         w, h = self.metadata.coded_width, self.metadata.coded_height
-        small = (max(1, small_width), max(1, round(h * small_width / w))) if small_width < w else None
-        convert = ScanConverter(w, h, small, mode=self.scan_mode)
+        convert = ScanConverter(w, h, scan_size(w, h, small), mode=self.scan_mode)
         tb = self._stream.time_base or Fraction(1, 90_000)
         rate = self.metadata.guessed_fps or 25.0
         for frame in self._decode():

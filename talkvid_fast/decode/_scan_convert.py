@@ -14,7 +14,8 @@ factor f >= 3 reads only two source rows per output row: the other rows never re
   where swscale converts each pixel from its own Y and its nearest chroma sample (the unscaled 4:2:0 path;
   odd heights take swscale's filtering path instead), so `auto` checks it: once per geometry and colour
   tags on a random frame, and on the first frame of every scan, against `full`; any difference and the
-  scan stays on `full`. tests/decode/test_scan_convert.py compares every frame of the test media.
+  scan stays on `full`. tests/decode/test_scan_convert.py compares every frame of the test media with
+  the frames scenedetect itself hands a detector.
 Resizing straight to the small size in swscale (SWS_BILINEAR) was measured and rejected: it is not cv2's
 arithmetic, and on pyscenedetect__testvideo.mp4 it moved cuts (histogram 8 -> 6, content 3 -> 6).
 """
@@ -42,6 +43,23 @@ def linear_rows(src: int, dst: int) -> np.ndarray:
     f = (d + 0.5) * (src / dst) - 0.5
     s = np.concatenate([np.floor(f), np.floor(f.astype(np.float32)).astype(np.float64)]).astype(np.int64)
     return np.unique(np.clip(np.concatenate([s, s + 1]), 0, src - 1))
+
+
+def scan_size(width: int, height: int, small: tuple[int, int] | None) -> tuple[int, int] | None:
+    """Checks a scan's requested (w, h); None when the frame stays whole. The size is the caller's (stage 1
+    passes scenedetect's own, `segment.small_size`): no decoder derives a height from a width."""
+    if small is None:
+        return None
+    if (
+        not isinstance(small, tuple)
+        or len(small) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in small)
+        or not (1 <= small[0] <= width and 1 <= small[1] <= height)
+    ):
+        raise ValueError(
+            f"scan size must be None or (width, height) ints within 1..{width} x 1..{height}, got {small!r}"
+        )
+    return None if small == (width, height) else small
 
 
 def _plane(frame: av.VideoFrame, i: int) -> np.ndarray:

@@ -5,7 +5,8 @@ segfault in a decoder, the OOM killer), every source in flight gets one more att
 source that was in flight at MAX_ATTEMPTS crashes is recorded with reason `worker_crashed`. At most
 `workers` sources are handed to the pool at once, so a crash charges an attempt only to sources really in
 flight, never to the queue behind them. Nothing is lost: a source is either committed to the journal or
-retried on the next run.
+retried on the next run. A source recorded as crashed has its export folder removed: the files its killed
+attempts left (clips, temporaries) belong to no record.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import dataclasses
 import logging
 import multiprocessing as mp
 import os
+import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures.process import BrokenProcessPool
@@ -27,7 +29,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from ..manifest import Journal, check_or_write_run_info, write_tables
 from ._config import RunConfig
 from ._records import crashed_record
-from ._worker import Records, Worker
+from ._worker import Records, Worker, _safe
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 2
@@ -91,6 +93,9 @@ def run_sources(
 
     def commit(records: Records) -> None:
         src, clips = records
+        if any(e.get("reason") == "worker_crashed" for e in src.get("errors", [])):
+            # what the killed attempts exported (clips, temporaries) belongs to no record
+            shutil.rmtree(folder / "clips" / _safe(str(src["source_id"])), ignore_errors=True)
         journal.append(src, clips)
         if on_commit is not None:
             on_commit(src["source_id"])

@@ -1,4 +1,10 @@
-"""`python -m talkvid_fast.rtf build-corpus|measure`: the benchmark corpus, and RTF on it (Note [RTF measurement])."""
+"""`python -m talkvid_fast.rtf build-corpus|measure|folder`: the benchmark tool (docs/benchmarks.md).
+
+build-corpus: the reproducible benchmark corpus; measure: RTF of decode, each stage and the pipeline on it
+(Note [RTF measurement]); folder: RTF per stage on any folder of sources, beside the official stage 1.
+Per-model and per-kernel micro-benchmarks are scripts in bench/micro/, sharing `environment()` and
+`write_results()` from here. A new command is a subparser below plus a module beside this one.
+"""
 
 from __future__ import annotations
 
@@ -11,9 +17,10 @@ from typing import Any
 
 import tomllib
 
-from ..benchmark import environment, write_results
 from ..profile import Profile, load_profile
+from . import _folder
 from ._corpus import SIZES, build_corpus, load_corpus
+from ._env import environment, write_results
 from ._harness import DEFAULT_MEASUREMENTS, MEASUREMENTS, Corpus, measure
 from ._plot import plot_rtf
 from ._report import accuracy_table, check_targets, paper_figures, results_table
@@ -171,9 +178,12 @@ def main(argv: list[str] | None = None) -> int:
     m.add_argument("--no-warmup", action="store_true")
     m.add_argument("--out", default="bench/results")
     m.add_argument("--name", default=None, help="result name (default: rtf_<cpu|cuda>)")
+    f = sub.add_parser("folder", help="RTF per stage on any folder of sources, beside the official stage 1")
+    _folder.add_arguments(f, TESTMEDIA)
     args = p.parse_args(argv)
+    commands = {"build-corpus": _build, "measure": _measure, "folder": _folder.run_folder}
     try:
-        return _build(args) if args.command == "build-corpus" else _measure(args)
+        return commands[args.command](args)
     except (ValueError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -147,7 +147,7 @@ def _decode_run(device: str) -> SourceRun:
         decoder = open_decoder(str(path), "auto", device)
         try:
             meta = decoder.metadata
-            scan = decoder.scan(small_size(meta.coded_width, meta.coded_height)[0], lambda i, n, img: None)
+            scan = decoder.scan(small_size(meta.coded_width, meta.coded_height), lambda i, n, img: None)
         finally:
             decoder.close()
         _sync(device)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..benchmark import PAPER, markdown_table
 from ._accuracy import CutAccuracy
+from ._env import PAPER, markdown_table
 from ._harness import Measurement
 
 GPUS_IN_PAPER = 8  # 8x A800 for the filters

@@ -2,9 +2,12 @@
 
 Note [Scene parity]: frames reach the detector exactly as scenedetect 0.6.4's SceneManager would pass them:
 BGR, coded orientation, downscaled by the integer factor `width // 256` with cv2.INTER_LINEAR to
-(round(w / f), round(h / f)), numbered like scenedetect's PyAV backend (round(time * guessed fps), so
-`min_scene_len` counts nominal frame periods on VFR sources too), `post_process(last_number)` at the end,
-cuts made unique and sorted. Cuts are then mapped back to decoded frame indices: scenes are
+(round(w / f), round(h / f)) (`small_size`; the decoders take that size as given), numbered like
+scenedetect's PyAV backend (round(time * guessed fps), so `min_scene_len` counts nominal frame periods on
+VFR sources too), `post_process(last_number)` at the end, cuts made unique and sorted. The detector sees all
+N decoded frames, as with scenedetect's OpenCV backend (the official default); its PyAV backend loses the
+last frame on some sources. tests/decode/test_scan_convert.py compares the frames (size and bytes) with the
+ones scenedetect hands a detector. Cuts are then mapped back to decoded frame indices: scenes are
 [cut_i, cut_i+1) in decoded frames, the last ending after the last decoded frame. Unlike the official pipeline
 (`start_in_scene=False`), a source without cuts is one scene. tests/segment compares the cut lists with
 scenedetect's `SceneManager.detect_scenes` on the same videos.

@@ -123,7 +123,7 @@ def segment_source(decoder: VideoDecoder, fields: dict[str, Any], params: Segmen
     started = time.perf_counter()
     meta = decoder.metadata
     collector = SceneCollector(params.detector, params.detector_params)
-    scan = decoder.scan(small_size(meta.coded_width, meta.coded_height)[0], collector)
+    scan = decoder.scan(small_size(meta.coded_width, meta.coded_height), collector)
     source = source_info(decoder, scan, fields)
     scenes = collector.scenes()
     errors: list[dict[str, str]] = []

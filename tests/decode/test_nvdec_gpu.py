@@ -28,12 +28,13 @@ CLIPS = [
 def test_nvdec_frames_match_cpu_decode(testmedia: Path, name: str) -> None:
     from talkvid_fast.decode import PyAVDecoder
     from talkvid_fast.decode._nvdec import NvdecDecoder
+    from talkvid_fast.segment import small_size
 
     path = str(testmedia / name)
     cpu = PyAVDecoder(path)
-    scan = cpu.scan(10_000, lambda i, n, im: None)
+    scan = cpu.scan(None, lambda i, n, im: None)
     gpu = NvdecDecoder(path, "cuda")
-    gscan = gpu.scan(256, lambda i, n, im: None)
+    gscan = gpu.scan(small_size(gpu.metadata.coded_width, gpu.metadata.coded_height), lambda i, n, im: None)
     np.testing.assert_array_equal(gscan.pts, scan.pts)
     np.testing.assert_allclose(gscan.times, scan.times, atol=1e-9)
     every = np.arange(0, len(scan.pts), 7)

@@ -64,7 +64,7 @@ def fake_nvc(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _scenes(dec):
     collector = SceneCollector("histogram", {"threshold": 0.085, "min_scene_len": 15})
-    scan = dec.scan(small_size(dec.metadata.coded_width, dec.metadata.coded_height)[0], collector)
+    scan = dec.scan(small_size(dec.metadata.coded_width, dec.metadata.coded_height), collector)
     return collector.scenes(), scan
 
 
@@ -91,7 +91,7 @@ def test_nvdec_path_applies_rotation(fake_nvc: None, testmedia: Path) -> None:
 
     path = str(testmedia / "multishot" / "pyscenedetect__issue-134-rotate.mp4")
     nv = NvdecDecoder(path, device="cpu")
-    scan = PyAVDecoder(path).scan(10_000, lambda i, n, im: None)
+    scan = PyAVDecoder(path).scan(None, lambda i, n, im: None)
     ((_, frame),) = list(nv.frames(np.array([5]), scan.pts))
     ((_, ref),) = list(PyAVDecoder(path).frames(np.array([5]), scan.pts))
     assert frame.shape == ref.shape == (1280, 544, 3)

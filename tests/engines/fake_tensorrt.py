@@ -1,6 +1,13 @@
 """A small stand-in for the `tensorrt` 10 Python module that records every API call (TensorRT cannot be
-installed here). Only the names talkvid_fast/engines/_tensorrt.py uses exist, so a call to a name that is
-not TensorRT 10's (e.g. the removed `execute_async_v2` or `build_engine`) fails with AttributeError.
+installed here, so this fake is the only TensorRT the engine code meets in CI). Only the names
+talkvid_fast/engines/_tensorrt.py uses exist, each checked against TensorRT 10's Python API reference, so a
+call to a name that is not TensorRT 10's (e.g. the removed `execute_async_v2` or `build_engine`) fails with
+AttributeError. Where it is cheap the fake also behaves like TensorRT 10 where code could go wrong:
+`build_serialized_network` and `ITimingCache.serialize` return host memory (a buffer, not `bytes`), a build
+fails (None) when an input has no profile shape or a profile is not min <= opt <= max of one rank, the
+context accepts only input shapes inside the built profile, `set_tensor_address` refuses unknown names,
+`execute_async_v3` fails unless every I/O tensor has an address, `get_error` returns an error object,
+and `set_output_type` refuses an output index the layer does not have.
 
 The fake engine runs `y = 2 * x` per input/output pair, reading and writing the memory behind the bound
 addresses, so TrtEngine's binding of torch tensors is checked for real (on CPU tensors).
@@ -62,6 +69,8 @@ class _Layer:
         self.out_types: dict[int, str] = {}
 
     def set_output_type(self, i: int, dtype: str) -> None:
+        if not 0 <= i < self.num_outputs:
+            raise IndexError(f"layer has {self.num_outputs} outputs, not {i + 1}")
         self.out_types[i] = dtype
 
 
@@ -112,7 +121,20 @@ class OnnxParser:
         self.network.inputs = [i.name for i in graph.input]
         return True
 
-    def get_error(self, i: int) -> str:
+    def get_error(self, i: int) -> _ParserError:
+        return _ParserError()
+
+
+class _ParserError:
+    """TensorRT's IParserError: an object (desc(), node(), ...), printable, not a str."""
+
+    def desc(self) -> str:
+        return "unsupported"
+
+    def node(self) -> int:
+        return 3
+
+    def __str__(self) -> str:
         return "In node 3 (Einsum): unsupported"
 
 
@@ -129,8 +151,8 @@ class _TimingCache:
     def __init__(self, data: bytes) -> None:
         self.data = data
 
-    def serialize(self) -> bytes:
-        return self.data + b"+timed"
+    def serialize(self) -> memoryview:
+        return memoryview(self.data + b"+timed")  # IHostMemory: a buffer, not bytes
 
 
 class _Config:
@@ -181,11 +203,23 @@ class Builder:
         _rec("create_optimization_profile")
         return _Profile()
 
-    def build_serialized_network(self, network: _Network, config: _Config) -> bytes:
+    def build_serialized_network(self, network: _Network, config: _Config) -> memoryview | None:
         _rec("build_serialized_network")
-        prof = config.profiles[0].shapes
-        plan = {"inputs": list(prof), "flags": sorted(f.name for f in config.flags)}
-        return b"FAKEPLAN" + json.dumps(plan).encode()
+        prof = config.profiles[0].shapes if config.profiles else {}
+        if set(network.inputs) - set(prof):
+            return None  # TensorRT: a dynamic input without a profile shape fails the build
+        for lo, opt, hi in prof.values():
+            if not (
+                len(lo) == len(opt) == len(hi)
+                and all(a <= b <= c for a, b, c in zip(lo, opt, hi, strict=True))
+            ):
+                return None
+        plan = {
+            "inputs": list(prof),
+            "profile": {n: [lo, hi] for n, (lo, _, hi) in prof.items()},
+            "flags": sorted(f.name for f in config.flags),
+        }
+        return memoryview(b"FAKEPLAN" + json.dumps(plan).encode())  # IHostMemory: a buffer, not bytes
 
 
 class _Context:
@@ -196,19 +230,28 @@ class _Context:
 
     def set_input_shape(self, name: str, shape: tuple[int, ...]) -> bool:
         _rec("set_input_shape", name, tuple(shape))
+        if name not in self.engine.profile:
+            return False
+        lo, hi = self.engine.profile[name]
+        if len(shape) != len(lo) or not all(a <= d <= b for a, d, b in zip(lo, shape, hi, strict=True)):
+            return False  # outside the built profile: TensorRT refuses it
         self.shapes[name] = tuple(shape)
-        return shape[0] <= 64  # the fake profile's max batch
+        return True
 
     def get_tensor_shape(self, name: str) -> tuple[int, ...]:
         return self.shapes[self.engine.pairs[name]]
 
     def set_tensor_address(self, name: str, ptr: int) -> bool:
         _rec("set_tensor_address", name)
+        if name not in self.engine.names:
+            return False
         self.addr[name] = ptr
         return True
 
     def execute_async_v3(self, stream: int) -> bool:
         _rec("execute_async_v3", stream)
+        if set(self.engine.names) - set(self.addr) or set(self.engine.pairs.values()) - set(self.shapes):
+            return False  # an I/O tensor without an address, or an input without a shape
         for out, inp in self.engine.pairs.items():
             n = int(np.prod(self.shapes[inp]))
             x = np.ctypeslib.as_array((ctypes.c_float * n).from_address(self.addr[inp]))
@@ -219,7 +262,9 @@ class _Context:
 
 class _Engine:
     def __init__(self, plan: bytes) -> None:
-        names = json.loads(plan[len(b"FAKEPLAN") :])["inputs"]
+        data = json.loads(bytes(plan[len(b"FAKEPLAN") :]))
+        names = data["inputs"]
+        self.profile = {n: (tuple(lo), tuple(hi)) for n, (lo, hi) in data["profile"].items()}
         self.pairs = {f"{n}_out": n for n in names}  #: output -> input
         self.names = [*names, *self.pairs]
 
@@ -247,6 +292,7 @@ class Runtime:
 
     def deserialize_cuda_engine(self, data: bytes) -> _Engine | None:
         _rec("deserialize_cuda_engine")
+        data = bytes(memoryview(data))  # any buffer, as TensorRT takes
         return _Engine(data) if data.startswith(b"FAKEPLAN") else None
 
 
@@ -260,6 +306,12 @@ def install(monkeypatch: Any, version: str = __version__) -> types.ModuleType:
     monkeypatch.setattr(module, "__version__", version)
     monkeypatch.setitem(sys.modules, "tensorrt", module)
     return module
+
+
+def plan(profile: dict[str, tuple[tuple[int, ...], tuple[int, ...]]]) -> bytes:
+    """A fake plan whose inputs have these (min shape, max shape) profiles, as a test writes it to disk."""
+    data = {"inputs": list(profile), "profile": {n: [list(lo), list(hi)] for n, (lo, hi) in profile.items()}}
+    return b"FAKEPLAN" + json.dumps(data).encode()
 
 
 def names() -> list[str]:

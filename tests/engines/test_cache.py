@@ -4,8 +4,10 @@ decides an engine's validity changes; the folder layout and complete-engine reco
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -33,16 +35,31 @@ def _key(**change: object) -> EngineKey:
 
 
 def test_key_is_stable_across_processes() -> None:
+    """Another interpreter with other hash seeds (so anything built on hash() or set order differs)."""
     code = "from tests.engines.test_cache import _key; print(_key().digest)"
-    other = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=Path(__file__).resolve().parents[2],
-    )
-    assert other.stdout.strip() == _key().digest == _key().digest
-    assert len(_key().digest) == 16 and int(_key().digest, 16) >= 0
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).resolve().parents[2],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout.strip()
+        for seed in ("1", "2")
+    }
+    assert digests == {_key().digest}
+
+
+def test_digest_is_sha256_of_the_recorded_fields(tmp_path: Path) -> None:
+    """Note [Engine cache]: 16 lowercase hex digits of sha256 over the canonical JSON of the key's fields,
+    recomputed here from the fields the engine record stores, so a record can be checked on its own."""
+    key = _key()
+    record = json.loads(save_engine(tmp_path, key, b"plan").with_suffix(".json").read_text())
+    fields = {k: v for k, v in record.items() if k != "key"}
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":")).encode()
+    assert re.fullmatch(r"[0-9a-f]{16}", key.digest)
+    assert key.digest == record["key"] == hashlib.sha256(canonical).hexdigest()[:16]
 
 
 def test_key_changes_with_every_field() -> None:

@@ -3,7 +3,6 @@ profile (against the recording fake), the torch fallback for other item shapes, 
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -38,7 +37,7 @@ GRAPH = GraphSpec(
 def _trt_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ModelEngine:
     fake.install(monkeypatch)
     plan = tmp_path / "pair.engine"
-    plan.write_bytes(b"FAKEPLAN" + json.dumps({"inputs": ["a", "b"]}).encode())
+    plan.write_bytes(fake.plan({"a": ((1, 3), (4, 3)), "b": ((1, 2), (2, 2))}))  # GRAPH's profile
     choice = RuntimeChoice("tensorrt", "tensorrt-10.3.0-fp32", "cpu", "fp32", "pair", engine=plan)
     return ModelEngine(choice, Twice(), torch.device("cpu"), GRAPH)
 

@@ -119,19 +119,20 @@ def test_runtime_binds_torch_tensors(
     )  # CPU memory: the fake reads it directly
     assert engine.input_names == ["tech_view", "aes_view"]
     assert engine.output_names == ["tech_view_out", "aes_view_out"]
-    tech = torch.arange(2 * 3 * 8, dtype=torch.float64).reshape(2, 3, 8)  # converted to the engine's float32
+    tech = torch.arange(3 * 3 * 8, dtype=torch.float64).reshape(3, 3, 8)  # converted to the engine's float32
     aes = torch.ones(4, 8, 3).transpose(1, 2)  # not contiguous: made contiguous before binding
     y_tech, y_aes = engine(tech, aes)
-    assert y_tech.dtype == torch.float32 and y_tech.shape == (2, 3, 8)
+    assert y_tech.dtype == torch.float32 and y_tech.shape == (3, 3, 8)
     assert torch.equal(y_tech, 2 * tech.float()) and torch.equal(y_aes, 2 * aes)
     names = fake.names()
     assert (
         names[:3] == ["Logger", "Runtime", "deserialize_cuda_engine"] and "create_execution_context" in names
     )
-    assert ("set_input_shape", ("tech_view", (2, 3, 8))) in fake.CALLS
+    assert ("set_input_shape", ("tech_view", (3, 3, 8))) in fake.CALLS
     assert names.count("set_tensor_address") == 4 and names[-1] == "execute_async_v3"
-    with pytest.raises(ValueError, match="outside the engine's profile"):
-        engine(torch.zeros(65, 3, 8), torch.zeros(1, 3, 8))
+    for big, small in [(49, 1), (2, 1), (3, 17)]:  # PROFILE: tech batch 3..48, aes 1..16
+        with pytest.raises(ValueError, match="outside the engine's profile"):
+            engine(torch.zeros(big, 3, 8), torch.zeros(small, 3, 8))
     with pytest.raises(ValueError, match=r"expected inputs \['tech_view', 'aes_view'\]"):
         engine(tech)
     with pytest.raises(TensorRTBuildError, match="could not deserialize"):

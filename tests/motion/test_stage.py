@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 
 from talkvid_fast.motion import cotracker, sampling
+from talkvid_fast.motion.ratio_reference import (
+    PaperParams,
+    official_clip_ratio,
+    paper_clip_score,
+    paper_window_ratios,
+)
 from talkvid_fast.motion.stage import MotionStage
 from talkvid_fast.stages import StageUnavailable
 
@@ -23,9 +31,47 @@ def tiny_model(kind: str) -> cotracker.CoTrackerThreeBase:
     return cotracker.build(kind).eval()
 
 
+def _model_input(frames: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(1, T, 3, h, w) float: CoTracker's predictor convention (bilinear, align_corners=True)."""
+    video = frames.permute(0, 3, 1, 2).float()
+    return F.interpolate(video, size, mode="bilinear", align_corners=True)[None]
+
+
+@torch.inference_mode()
+def _paper_reference(model: torch.nn.Module, frames: torch.Tensor, params: dict[str, Any]) -> tuple[Any, Any]:
+    """Note [Paper windows] written out: windows of 16 resampled frames every 8, each tracked alone, the
+    queries scaled into the model size and the tracks back (as CoTracker's predictor does).
+    Returns tracks (W, 16, K, 2) in px of `frames` and confidences (W, 16, K)."""
+    h, w = frames.shape[1:3]
+    mh, mw = params["model_size"]
+    scale = torch.tensor([(mw - 1) / (w - 1), (mh - 1) / (h - 1)])
+    pts = torch.from_numpy(sampling.paper_grid(h, w, 256, params["grid"]))
+    queries = torch.cat([torch.zeros(len(pts), 1), pts * scale], dim=1)[None]
+    tracks, confs = [], []
+    for s in range(0, frames.shape[0] - 16 + 1, 8):
+        xy, _, conf = model(_model_input(frames[s : s + 16], (mh, mw)), queries)
+        tracks.append((xy[0] / scale).numpy())
+        confs.append(conf[0].numpy())
+    return np.stack(tracks), np.stack(confs)
+
+
 def test_paper_windows_batched_across_clips_equal_one_by_one() -> None:
-    stage = MotionStage.with_model(TINY, tiny_model("online"))
+    """Three windows of two clips in one model call track what each window tracked alone tracks (to float32
+    rounding: batching changes the summation order), and the scores are Note [Paper ratio] of those tracks
+    (NumPy reference). The random weights' confidences lie near 0.405, so min_conf 0.405 makes the ratios
+    neither 0 nor 1: a wrong window, query scaling or batch bookkeeping shows."""
+    params = {**TINY, "min_conf": 0.405}
+    model = tiny_model("online")
+    stage = MotionStage.with_model(params, model)
     assert stage.label == "cotracker3-online-torch-cpu-fp32"
+    seen: list[tuple[np.ndarray, np.ndarray]] = []
+    ratios_of = stage._window_ratios
+
+    def spy(tracks: torch.Tensor, conf: torch.Tensor, h: int, w: int) -> np.ndarray:
+        seen.append((tracks.numpy().copy(), conf.numpy().copy()))
+        return ratios_of(tracks, conf, h, w)
+
+    stage._window_ratios = spy  # type: ignore[method-assign]
     clips = []
     for name, frames, fps in (
         ("a", synthetic.drift(24, 256, 320), 25.0),
@@ -35,27 +81,47 @@ def test_paper_windows_batched_across_clips_equal_one_by_one() -> None:
         (req,) = stage.requests(clip)
         clips.append((clip, {req.name: deliver(frames, req)}))
     together = stage.process(clips)  # 2 + 1 windows in one call of 3
-    alone = [stage.process([c])[0] for c in clips]
-    for t, a in zip(together, alone, strict=True):
+    assert len(seen) == 2
+    for t, (_, views), (tracks, conf) in zip(together, clips, seen, strict=True):
+        want_tracks, want_conf = _paper_reference(model, next(iter(views.values())), params)
+        np.testing.assert_allclose(tracks, want_tracks, rtol=0, atol=1e-3)  # px
+        np.testing.assert_allclose(conf, want_conf, rtol=0, atol=1e-5)
+        want = paper_clip_score(
+            paper_window_ratios(tracks, conf, 256, 320, 0.405, 20.0), PaperParams(min_conf=0.405)
+        )
         assert t.error is None and t.model == "random" and t.backend == "cotracker3-online-torch-cpu-fp32"
-        assert t.scores["stability_windows"] == (2 if t is together[0] else 1)
-        assert 0.0 <= t.scores["stability_ratio"] <= 1.0
-        assert t.scores["stability_ratio"] == pytest.approx(a.scores["stability_ratio"], abs=1 / 16)
+        assert t.scores["stability_windows"] == len(want_tracks) == (2 if t is together[0] else 1)
+        assert (
+            t.scores["stability_ratio"] == want["ratio"]
+            and t.scores["stability_ratio_min"] == want["ratio_min"]
+        )
+    assert any(0 < t.scores["stability_ratio"] < 1 for t in together)  # the check above can discriminate
 
 
 def test_official_segments_with_random_weights() -> None:
-    stage = MotionStage.with_model({**TINY, "method": "official", "official_grid": 5}, tiny_model("offline"))
+    """One official segment scored as the official ratio of the model's visibilities on those frames
+    (Note [Official ratio], NumPy reference). The random weights give visibilities in two groups, 0.47-0.59
+    and 0.63-0.68: vis_threshold 0.6 lies in the gap, so a wrong frame, grid or threshold shows."""
+    params = {**TINY, "method": "official", "official_grid": 5, "vis_threshold": 0.6}
+    model = tiny_model("offline")
+    stage = MotionStage.with_model(params, model)
     frames = synthetic.drift(60, height=128, width=160)
     clip = make_clip(frames, 10.0)  # 6 s at 10 fps: one segment, every 5th frame after trimming 2 + 2
     (req,) = stage.requests(clip)
     assert req.size == (32, 40) and req.antialias
-    plan = sampling.plan_segments(clip.num_frames, 10.0, clip.duration)
-    np.testing.assert_array_equal(req.indices, plan.indices)
-    np.testing.assert_array_equal(plan.indices, np.arange(2, 58, 5))
-    (res,) = stage.process([(clip, {req.name: deliver(frames, req)})])
+    np.testing.assert_array_equal(req.indices, np.arange(2, 58, 5))
+    delivered = deliver(frames, req)
+    (res,) = stage.process([(clip, {req.name: delivered})])
     assert res.error is None and res.gates == {} and res.passed
     assert res.scores["cotracker_segments"] == 1
-    assert 1 / 12 <= res.scores["cotracker_ratio"] <= 1.0  # frame 0 always visible
+    size = (32, 48)  # TINY's model_size
+    grid = torch.from_numpy(sampling.official_grid(5, size))
+    queries = torch.cat([torch.zeros(len(grid), 1), grid], dim=1)[None]
+    with torch.inference_mode():
+        _, vis, _ = model(_model_input(delivered, size), queries)
+    want = official_clip_ratio([vis[0].numpy()], 0.6)
+    assert np.float32(1 / 12) < want < 1  # neither frame 0 alone (float32 1/12) nor every point
+    assert res.scores["cotracker_ratio"] == want
 
 
 def test_official_segment_layout() -> None:

@@ -10,37 +10,65 @@ from talkvid_fast.quality import sampling as S
 from talkvid_fast.quality.reference import fragments_ref, resize_aa_ref, temporal_indices_ref
 
 
-def _drawn_offsets(clip_id: str, num_frames: int, height: int, width: int):
-    """Re-draws the documented sequence (Note [Seeded sampling]) with the clip's generator."""
-    rng = np.random.default_rng(S.clip_seed(clip_id))
-    seg = num_frames // 3
-    t_off = rng.integers(0, seg - 64, size=3) if seg > 64 else np.zeros(3, np.int64)
-    aseg = num_frames // 32
-    a_off = rng.integers(0, aseg - 2, size=32) if aseg > 2 else np.zeros(32, np.int64)
-    hl, wl = height // 7, width // 7
-    rh = rng.integers(0, hl - 32, size=(7, 7, 3)) if hl > 32 else np.zeros((7, 7, 3), np.int64)
-    rw = rng.integers(0, wl - 32, size=(7, 7, 3)) if wl > 32 else np.zeros((7, 7, 3), np.int64)
-    return t_off, a_off, rh, rw
+def _offsets(plan: S.SamplingPlan, num_frames: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The random offsets a plan used, read back from its indices and origins with the spec's grid
+    (segment k starts at k * (T // segments); cell (i, j) at min(H // 7 * i, H - 32), ...); nothing re-drawn."""
+    seg, aseg = num_frames // 3, num_frames // 32
+    t_off = plan.tech_indices[::32] - seg * np.arange(3)
+    a_off = plan.aes_indices - aseg * np.arange(32)
+    hgrid = np.minimum(plan.height // 7 * np.arange(7), plan.height - 32)
+    wgrid = np.minimum(plan.width // 7 * np.arange(7), plan.width - 32)
+    return t_off, a_off, plan.top - hgrid[None, :, None], plan.left - wgrid[None, None, :]
 
 
 @pytest.mark.parametrize(
     ("num_frames", "height", "width"), [(300, 1080, 1920), (200, 512, 512), (40, 720, 406), (7, 180, 320)]
 )
-def test_plan_matches_spec(num_frames: int, height: int, width: int) -> None:
-    clip_id = f"vid{num_frames}-scene2"
-    plan = S.make_plan(clip_id, num_frames, height, width)
-    t_off, a_off, rh, rw = _drawn_offsets(clip_id, num_frames, height, width)
+def test_plan_has_the_spec_structure_and_ranges(num_frames: int, height: int, width: int) -> None:
+    """Upstream's samplers (models.md 1.6): 3 clips of 32 frames at stride 2 from k * (T // 3) + offset,
+    offset in [0, T // 3 - 64) (0 when T // 3 <= 64); 32 aesthetic frames, offset in [0, T // 32 - 2);
+    fragment origin = cell origin + offset in [0, H // 7 - 32) (0 when H // 7 <= 32); indices mod T."""
+    plan = S.make_plan(f"vid{num_frames}-scene2", num_frames, height, width)
+    t_off, a_off, rh, rw = _offsets(plan, num_frames)
+    for off, span in [(t_off, num_frames // 3 - 64), (a_off, num_frames // 32 - 2)]:
+        if span > 0:
+            assert ((off >= 0) & (off < span)).all(), off
+        else:  # no room: no offset, and the indices wrap modulo T
+            off[:] = 0
     assert plan.tech_indices.tolist() == temporal_indices_ref(num_frames, 3, 32, 2, t_off)
     assert plan.aes_indices.tolist() == temporal_indices_ref(num_frames, 32, 1, 2, a_off)
-    assert plan.tech_indices.shape == (96,) and plan.aes_indices.shape == (32,)
-    assert plan.tech_indices.min() >= 0 and plan.tech_indices.max() < num_frames
-    for c in range(3):
-        for i in range(7):
-            for j in range(7):
-                assert plan.top[c, i, j] == min(height // 7 * i, height - 32) + rh[i, j, c]
-                assert plan.left[c, i, j] == min(width // 7 * j, width - 32) + rw[i, j, c]
-    if num_frames // 3 > 64:
-        assert ((t_off >= 0) & (t_off < num_frames // 3 - 64)).all()
+    for off, cell in [(rh, height // 7), (rw, width // 7)]:
+        assert off.shape == (3, 7, 7)
+        assert ((off >= 0) & (off < cell - 32)).all() if cell > 32 else (off == 0).all()
+    assert plan.top.max() + 32 <= max(height, 224) and plan.left.max() + 32 <= max(width, 224)
+
+
+def test_offsets_are_uniform_over_upstreams_ranges() -> None:
+    """Over many clip ids every offset covers its whole range [0, high) uniformly, independently per draw:
+    an off-by-one range, a shared offset or an unseeded/constant draw fails this."""
+    n, T, H, W = 400, 300, 1080, 1920
+    plans = [S.make_plan(f"clip-{i}", T, H, W) for i in range(n)]
+    offs = [_offsets(p, T) for p in plans]
+    samples = {
+        "technical": (np.stack([o[0] for o in offs]), T // 3 - 64),
+        "aesthetic": (np.stack([o[1] for o in offs]), T // 32 - 2),
+        "rows": (np.stack([o[2] for o in offs]), H // 7 - 32),
+        "columns": (np.stack([o[3] for o in offs]), W // 7 - 32),
+    }
+    for name, (x, high) in samples.items():
+        flat = x.reshape(-1)
+        assert flat.min() == 0 and flat.max() == high - 1, (name, flat.min(), flat.max(), high)
+        # mean of a discrete uniform on [0, high): (high - 1) / 2, sd (high^2 - 1) / 12 per draw; 5 sigma
+        sigma = np.sqrt((high**2 - 1) / 12 / flat.size)
+        assert abs(flat.mean() - (high - 1) / 2) < 5 * sigma, (name, flat.mean())
+        counts = np.bincount(flat, minlength=high)
+        chi2 = float(((counts - flat.size / high) ** 2 / (flat.size / high)).sum())
+        assert chi2 < high - 1 + 6 * np.sqrt(2 * (high - 1)), (name, chi2)  # chi-square, 6 sigma
+        # independent draws within a plan: two draws agree with probability 1/high
+        first, second = x.reshape(n, -1)[:, 0], x.reshape(n, -1)[:, 1]
+        assert (first == second).mean() < 1 / high + 5 * np.sqrt(1 / high / n) + 1e-9, name
+    rows, cols = samples["rows"][0], samples["columns"][0]
+    assert (rows != cols).mean() > 0.9  # rows and columns are separate draws
 
 
 def test_plan_is_deterministic_per_clip_id() -> None:

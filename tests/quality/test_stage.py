@@ -10,7 +10,10 @@ import pytest
 import torch
 
 from talkvid_fast.clips import Clip
-from talkvid_fast.quality.sampling import resize_aesthetic
+from talkvid_fast.quality.model import DoverConfig, build_dover
+from talkvid_fast.quality.reference import fragments_ref
+from talkvid_fast.quality.sampling import MEAN, STD, make_plan, resize_aesthetic
+from talkvid_fast.quality.scores import clip_scores
 from talkvid_fast.quality.stage import AES_VIEW, TECH_VIEW, QualityStage
 from talkvid_fast.stages._api import FrameRequest, StageUnavailable
 from talkvid_fast.weights import WeightsMissing
@@ -114,11 +117,38 @@ def test_end_to_end_random_tiny(media: list[tuple[Clip, np.ndarray]]) -> None:
 
 @pytest.mark.slow
 def test_end_to_end_random_full_dover(media: list[tuple[Clip, np.ndarray]]) -> None:
+    """The full-size model through the stage: the engine is fed the spec's views (NumPy fragment reference
+    on the plan's frames; the aesthetic frames normalised), and the scores are those of the same random
+    DOVER (seed 0) run directly on them: technical = mean over the 3 clips, aesthetic as is."""
     stage = QualityStage({"weights": "random"})
     stage.setup()
+    assert stage.engine is not None
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    engine = stage.engine
+
+    def spy(tech: torch.Tensor, aes: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        seen.append((tech.clone(), aes.clone()))
+        return engine(tech, aes)
+
+    stage.engine = spy  # type: ignore[assignment]
     clip, frames = media[0]
-    (r,) = stage.process([(clip, _deliver(frames, stage.requests(clip)))])
-    assert r.error is None and r.model == "random" and math.isfinite(r.scores["dover_score"])
+    views = _deliver(frames, stage.requests(clip))
+    (r,) = stage.process([(clip, views)])
+    assert r.error is None and r.model == "random" and len(seen) == 1
+    plan = make_plan(clip.clip_id, clip.num_frames, clip.source.height, clip.source.width)
+    want_tech = fragments_ref(frames[plan.tech_indices], plan.top, plan.left, 32, MEAN, STD)
+    tech, aes = seen[0]
+    assert np.array_equal(tech.numpy().reshape(want_tech.shape), want_tech)
+    mean, std = np.asarray(MEAN, np.float32), np.asarray(STD, np.float32)
+    want_aes = (views[AES_VIEW].numpy().astype(np.float32) - mean) / std
+    assert np.array_equal(aes[0].numpy(), want_aes.transpose(3, 0, 1, 2))
+    with torch.random.fork_rng(devices=[]), torch.inference_mode():
+        torch.manual_seed(0)
+        t_raw, a_raw = build_dover(None, DoverConfig())(tech, aes)
+    want = clip_scores(float(t_raw.double().mean()), float(a_raw.double()[0]))
+    assert want["dover_technical_raw"] != want["dover_aesthetic_raw"]  # the branches are told apart
+    for key, value in want.items():
+        assert r.scores[key] == pytest.approx(value, rel=1e-6, abs=1e-7), key
 
 
 def test_onnxruntime_runtime_matches_torch(

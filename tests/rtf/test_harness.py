@@ -136,3 +136,26 @@ def test_measure_writes_json_and_markdown(
     md = (tmp_path / "rtf_test.md").read_text()
     assert "| decode only" in md and "18.14" in md and "Segmentation accuracy" in md
     assert "every stage runs on the CPU" in capsys.readouterr().out
+
+
+def test_folder_command_times_each_stage_from_the_sources(tmp_path: Path) -> None:
+    """`rtf folder` (was `python -m talkvid_fast.bench`, untested): one pass of stage 1 over a folder; the
+    video seconds are the sources' durations (2 videos: 4 s + 6 s at 10 fps), RTF = video s / wall s."""
+    from tests.media import scene_frames, write_video
+
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_video(folder / "a.mp4", scene_frames([40], size=(48, 64), seed=1), fps=10)
+    write_video(folder / "b.mp4", scene_frames([30, 30], size=(48, 64), seed=2), fps=10)
+    out = tmp_path / "out"
+    argv = ["folder", "--corpus", str(folder), "--no-official", "--out", str(out), "--name", "f"]
+    assert main(argv) == 0
+    result = json.loads((out / "f.json").read_text())
+    assert result["sources"] == 2 and result["video_seconds"] == pytest.approx(10.0, abs=0.05)
+    assert {"device", "git", "torch"} <= set(result["environment"])
+    seg = result["stages"]["segment"]
+    assert seg["video_seconds"] == pytest.approx(10.0, abs=0.05)
+    assert seg["rtf"] == pytest.approx(seg["video_seconds"] / seg["seconds"], rel=0.02)
+    assert "| segment |" in (out / "f.md").read_text()
+    with pytest.raises(SystemExit):
+        main(["folder", "--bogus"])

@@ -23,7 +23,7 @@ DETECTORS = [("histogram", {"threshold": 0.085, "min_scene_len": 15}), ("content
 def ours(path: Path, kind: str, params: dict, with_times: bool = False):
     with PyAVDecoder(str(path)) as dec:
         collector = SceneCollector(kind, params)
-        scan = dec.scan(small_size(dec.metadata.coded_width, dec.metadata.coded_height)[0], collector)
+        scan = dec.scan(small_size(dec.metadata.coded_width, dec.metadata.coded_height), collector)
     return (collector.scenes(), scan.times) if with_times else collector.scenes()
 
 

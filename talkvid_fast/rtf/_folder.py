@@ -1,4 +1,5 @@
-"""`python -m talkvid_fast.bench`: RTF per stage on a corpus, beside the official stage 1 on the same sources.
+"""`python -m talkvid_fast.rtf folder`: RTF per stage on any folder or manifest of sources, one pass, beside
+the official stage 1 on the same sources (the `measure` command is the reproducible one, on a built corpus).
 
 RTF = seconds of input video / wall seconds. Each stage's time comes from the pipeline's own per-source
 timings (decode included where the stage decodes); "official stage 1" runs the official method side by
@@ -14,25 +15,25 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .benchmark import PAPER, environment, markdown_table, write_results
-from .inputs import discover
-from .pipeline import RunConfig, Worker, parse_stages
-from .profile import load_profile
-
-DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "testmedia"
+from ..inputs import discover
+from ..pipeline import RunConfig, Worker, parse_stages
+from ..profile import load_profile
+from ._env import PAPER, environment, markdown_table, write_results
 
 
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m talkvid_fast.bench", description=__doc__)
-    p.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="folder or manifest of sources")
+def add_arguments(p: argparse.ArgumentParser, testmedia: Path) -> None:
+    p.add_argument(
+        "--corpus", default=str(testmedia), help="folder or manifest of sources (default: test media)"
+    )
     p.add_argument("--stages", default="segment", help="stages to time (as for run; default: segment)")
     p.add_argument("--profile", default="paper")
     p.add_argument("--device", default="cpu")
     p.add_argument("--no-official", action="store_true", help="skip the official stage 1 side-by-side")
     p.add_argument("--out", default="bench/results", help="folder for <name>.json and <name>.md")
     p.add_argument("--name", default=None, help="result name (default: pipeline_<device>)")
-    args = p.parse_args(argv)
 
+
+def run_folder(args: argparse.Namespace) -> int:
     inputs = discover(args.corpus)
     with tempfile.TemporaryDirectory() as tmp:
         config = RunConfig(
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
     )
     if not args.no_official:
-        from ._official_stage1 import official_stage1
+        from .._official_stage1 import official_stage1
 
         t = time.perf_counter()
         for fields in inputs:
@@ -122,7 +123,3 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     print(f"wrote {js} and {md}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,19 +1,19 @@
 """Head stage benchmark on CPU: frames/s of detector, landmarks and scores, and the stage RTF on test media.
 
-Writes bench/results/head_cpu.json and bench/results/head_cpu.md. Usage: python bench/head.py [--threads N]
+Writes bench/results/head_cpu.json and bench/results/head_cpu.md (environment: talkvid_fast.rtf.environment()).
+Usage: python bench/micro/head.py [--threads N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from pathlib import Path
 
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _time(fn, reps: int = 3) -> float:
@@ -71,8 +71,11 @@ def main() -> None:
                 "wall_s": round(dt, 3),
             }
         )
+    from talkvid_fast.rtf import environment
+
+    env = environment()
     res = {
-        "machine": platform.processor() or platform.machine(),
+        "environment": env,
         "threads": args.threads,
         "detector_fps": n / t_det,
         "landmarks_fps": n / t_mesh,
@@ -89,6 +92,8 @@ def main() -> None:
     (out / "head_cpu.json").write_text(json.dumps(res, indent=2))
     md = [
         f"# Head stage on CPU ({args.threads} threads)",
+        "",
+        f"Device: {env['device']}; git {env['git']}; torch {env['torch']}; {env['date']}",
         "",
         "| measure | value |",
         "|---|---:|",

@@ -5,15 +5,13 @@ RTF = seconds of video covered / wall seconds. A `paper` window advances 8 frame
 video, so RTF = windows/s x 0.32 (the 8-frame overlap is counted once). FLOPs per window come from
 torch's FlopCounterMode on the meta device (no compute). Writes bench/results/motion_<device>.json and .md.
 
-    python bench/motion.py [--clip PATH] [--cotracker-reps 1] [--skip-cotracker]
+    python bench/micro/motion.py [--clip PATH] [--cotracker-reps 1] [--skip-cotracker]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,11 +19,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 from talkvid_fast.motion import cotracker, klt, sampling  # noqa: E402
 from talkvid_fast.motion.export import example_inputs  # noqa: E402
+from talkvid_fast.rtf import environment  # noqa: E402
 
 SECONDS_PER_WINDOW = 8 / 25.0
 
@@ -138,17 +137,9 @@ def main() -> int:
     ap.add_argument("--skip-cotracker", action="store_true")
     args = ap.parse_args()
 
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout
-    except OSError:
-        rev = ""
     result: dict[str, object] = {
-        "device": platform.processor() or platform.machine(),
+        "environment": environment(),
         "cpus": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "git": rev.strip(),
         "klt": bench_klt(args.clip, args.klt_windows),
         "flops": {
             "paper_window_gflops (online, 16x384x512, 256 queries)": flops_per_window("online", 16, 256)

@@ -1,4 +1,5 @@
-"""Shared by every benchmark: the machine and versions a figure came from, and writing JSON + markdown."""
+"""Shared by every benchmark (rtf commands and bench/micro/): the machine and versions a figure came from,
+and writing `<name>.json` + `<name>.md`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Pass-1 scan speed: the old per-frame conversion vs Note [Scan conversion]'s modes, interleaved.
 
-python bench/scan_convert.py [--reps 2] [--corpus /tmp/rtf_small2] -> bench/results/scan_convert_cpu.{json,md}
+python bench/micro/scan_convert.py [--reps 2] [--corpus /tmp/rtf_small2] -> bench/results/scan_convert_cpu.{json,md}
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ import argparse
 import glob
 import json
 import os
-import platform
-import subprocess
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -18,17 +16,18 @@ from pathlib import Path
 import cv2
 
 from talkvid_fast.decode import DecodeError, PyAVDecoder
+from talkvid_fast.rtf import environment
 from talkvid_fast.segment import small_size
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VARIANTS = ("before", "full", "auto")  # `swscale` (direct resize) was measured once and rejected
 
 
-def scan_before(dec: PyAVDecoder, small_width: int) -> int:
+def scan_before(dec: PyAVDecoder, small: tuple[int, int] | None) -> int:
     """The scan loop as it was: a new swscale context per frame, full BGR, cv2.resize."""
     dec._container.seek(0)
-    w, h = dec.metadata.coded_width, dec.metadata.coded_height
-    small = (max(1, small_width), max(1, round(h * small_width / w))) if small_width < w else None
+    if small == (dec.metadata.coded_width, dec.metadata.coded_height):
+        small = None
     tb = dec._stream.time_base or Fraction(1, 90_000)
     n = 0
     for frame in dec._decode():
@@ -44,12 +43,12 @@ def scan_before(dec: PyAVDecoder, small_width: int) -> int:
 
 def run(path: str, variant: str) -> tuple[float, int, str]:
     with PyAVDecoder(path, scan_mode="full" if variant == "before" else variant) as dec:
-        width = small_size(dec.metadata.coded_width, dec.metadata.coded_height)[0]
+        size = small_size(dec.metadata.coded_width, dec.metadata.coded_height)
         t = time.perf_counter()
         if variant == "before":
-            n, mode = scan_before(dec, width), "before"
+            n, mode = scan_before(dec, size), "before"
         else:
-            n = len(dec.scan(width, lambda i, k, im: None).times)
+            n = len(dec.scan(size, lambda i, k, im: None).times)
             mode = dec.last_scan_mode
         return time.perf_counter() - t, n, mode
 
@@ -93,19 +92,14 @@ def main() -> None:
             },
             "files": per_file,
         }
-    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    meta = {
-        "cpu": platform.processor() or platform.machine(),
-        "cores": os.cpu_count(),
-        "git": rev.stdout.strip(),
-    }
+    meta = environment()
     out = ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "scan_convert_cpu.json").write_text(json.dumps({"meta": meta, "results": results}, indent=1))
     lines = [
         "# scan_convert_cpu",
         "",
-        f"CPU ({meta['cores']} cores, shared); git {meta['git']}; reps {args.reps}, variants interleaved.",
+        f"{meta['device']}, shared; git {meta['git']}; reps {args.reps}, variants interleaved.",
         "`before`: per-frame swscale context, full BGR, cv2.resize. `full`: shared context (bit-identical).",
         "`auto`: rows mode where verified (bit-identical).",
         "",

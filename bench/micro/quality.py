@@ -1,16 +1,14 @@
 """Quality stage (DOVER) benchmark: model clips/s with random weights, FLOPs per clip, sampling cost per clip.
 
 Writes bench/results/quality_cpu.json (or quality_cuda.json) and the matching .md table.
-Usage: python bench/quality.py [--device cpu|cuda] [--threads N] [--reps N] [--batch N]
+Usage: python bench/micro/quality.py [--device cpu|cuda] [--threads N] [--reps N] [--batch N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -18,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 MEDIA = REPO.parent / "shared" / "testmedia"
 
 
@@ -111,16 +109,12 @@ def main() -> None:
     flops = flops_per_clip(DOVER().eval())
     video_s = 3 * t_tech + t_aes
     sampling = sampling_cost(device)
-    rev = subprocess.run(
-        ["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    from talkvid_fast.rtf import environment
+
+    env = environment()
     result = {
-        "device": torch.cuda.get_device_name(device)
-        if device.type == "cuda"
-        else platform.processor() or platform.machine(),
+        "environment": env,
         "threads": args.threads,
-        "torch": torch.__version__,
-        "git": rev,
         "batch": args.batch,
         "precision": "fp16 autocast" if device.type == "cuda" else "fp32",
         "technical_clip_s": t_tech,
@@ -141,6 +135,8 @@ def main() -> None:
     resize = np.median([r["aes_resize_ms"] for r in sampling]) if sampling else float("nan")
     md = [
         f"# Quality stage (DOVER) on {device.type} ({args.threads} threads, {result['precision']}, random weights)",
+        "",
+        f"Device: {env['device']}; git {env['git']}; torch {env['torch']}; {env['date']}",
         "",
         "| measure | value |",
         "|---|---:|",
