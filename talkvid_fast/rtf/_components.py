@@ -164,6 +164,7 @@ def measure_decode(path: Path, streams: int, device: torch.device, min_seconds: 
     """Frames/s of `streams` concurrent full decodes of `path` (threads; NVDEC on CUDA through
     PyNvVideoCodec, each stream on its own CUDA stream; PyAV otherwise)."""
     from ..decode import open_decoder
+    from ..segment import small_size
 
     kind = "nvdec" if device.type == "cuda" else "pyav"
     try:
@@ -178,7 +179,11 @@ def measure_decode(path: Path, streams: int, device: torch.device, min_seconds: 
             ctx = torch.cuda.stream(torch.cuda.Stream(device)) if device.type == "cuda" else _Null()
             with ctx:
                 dec = open_decoder(str(path), kind, str(device))
-                counts[k] = len(dec.scan(256, lambda i, n, im: None).pts)
+                counts[k] = len(
+                    dec.scan(
+                        small_size(dec.metadata.coded_width, dec.metadata.coded_height), lambda i, n, im: None
+                    ).pts
+                )
                 dec.close()
         except BaseException as exc:
             errors.append(exc)

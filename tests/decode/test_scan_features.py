@@ -135,7 +135,7 @@ def test_nvdec_scan_cut_lists_equal_scenedetect(
     finish = ScanHistograms.finish
     monkeypatch.setattr(ScanHistograms, "finish", lambda self: shipped.append(1) or finish(self))
     monkeypatch.setattr(SceneCollector, "__call__", lambda *a: pytest.fail("a small frame reached the host"))
-    scan = dec.scan(small_size(dec.metadata.coded_width, dec.metadata.coded_height)[0], collector)
+    scan = dec.scan(small_size(dec.metadata.coded_width, dec.metadata.coded_height), collector)
     assert shipped == [1] and len(collector.numbers) == len(scan.pts)  # every frame's feature, device path
     scenes = collector.scenes()
     theirs = scenedetects(path, "histogram", params)

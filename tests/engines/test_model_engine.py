@@ -86,7 +86,7 @@ def test_host_inputs_reach_a_device_engine_on_its_device(
         fake._Context, "execute_async_v3", lambda self, stream: ran.append(tuple(self.shapes)) or True
     )
     plan = tmp_path / "pair.engine"
-    plan.write_bytes(b"FAKEPLAN" + json.dumps({"inputs": ["a", "b"]}).encode())
+    plan.write_bytes(fake.plan({"a": ((1, 3), (4, 3)), "b": ((1, 2), (2, 2))}))  # GRAPH's profile
     meta = torch.device("meta")
     choice = RuntimeChoice("tensorrt", "tensorrt-10.3.0-fp32", "meta", "fp32", "pair", engine=plan)
     engine = ModelEngine(choice, Twice(), meta, GRAPH)
