@@ -95,10 +95,22 @@ def _export_facemesh(graph: GraphSpec, path: Path, mode: str, opset: int) -> Pat
     return path
 
 
+def _export_transnetv2(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..shots.export import export_transnetv2
+    from ..shots.transnetv2 import TransNetV2
+
+    model = None
+    if mode != "official":  # random and tiny: the full graph (it is small) with seeded weights
+        torch.manual_seed(0)
+        model = TransNetV2().eval()
+    return export_transnetv2(path, model, opset)
+
+
 EXPORTERS: dict[str, Exporter] = {
     "dover": Exporter(_export_dover),
     "cotracker3": Exporter(_export_cotracker, shrink=_shrink_cotracker),
     "facemesh": Exporter(_export_facemesh, has_random=False),
+    "transnetv2": Exporter(_export_transnetv2),
 }
 
 

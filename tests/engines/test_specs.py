@@ -30,7 +30,10 @@ GOOD: dict[str, Any] = {
 
 def test_repository_specs() -> None:
     specs = load_specs()
-    assert sorted(specs) == ["cotracker3", "dover", "facemesh"]
+    assert sorted(specs) == ["cotracker3", "dover", "facemesh", "transnetv2"]
+    transnet = find_graph(specs, "transnetv2")
+    assert transnet.input("frames").shape == (100, 27, 48, 3) and transnet.outputs == ("single", "many")
+    assert specs["transnetv2"].default_precision == "fp32"
     dover = specs["dover"].graphs[0]
     assert [(i.name, i.shape, i.profile()[2][0]) for i in dover.inputs] == [
         ("tech_view", (3, 32, 224, 224), 48),
