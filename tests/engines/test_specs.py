@@ -145,7 +145,7 @@ def test_select_graphs_by_model_alias_graph_and_family() -> None:
     assert pick("cotracker") == pick("cotracker3") and len(pick("cotracker")) == 5
     assert pick("cotracker3_paper,dover") == ["cotracker3_paper", "dover"]
     assert pick("cotracker3_official") == [f"cotracker3_official_t{t}" for t in (10, 11, 12, 13)]
-    assert len(pick("all")) == len(pick("dover,cotracker,facemesh")) == 8
+    assert len(pick("all")) == len(pick("dover,cotracker,facemesh,transnetv2")) == 9
     with pytest.raises(SpecError, match=r"unknown models \['doverr'\]; allowed: .*cotracker3_paper.*dover"):
         select_graphs(specs, "doverr")
     with pytest.raises(SpecError, match="unknown engine graph 'cotracker3'; allowed: cotracker3_paper"):
