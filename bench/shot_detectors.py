@@ -244,6 +244,17 @@ def main() -> None:
     testmedia = Path(args.testmedia)
     out: dict[str, Any] = {"environment": environment(), "detectors": {k: v for k, v in DETECTORS.items()}}
     md: list[str] = []
+    command = "PYTHONPATH=. python bench/shot_detectors.py " + " ".join(f"--corpus {c}" for c in args.corpus)
+    command += " --all-labelled" if args.all_labelled else ""
+    out["command"] = command
+    footer = [
+        "Reproduce: build the corpora with `python -m talkvid_fast.rtf build-corpus --size tiny|small --out DIR`, then",
+        f"`{command} --testmedia ../shared/testmedia`.",
+    ]
+
+    def save() -> None:  # after every section, so a long run leaves what it measured
+        write_results(args.name, out, "\n".join(md + footer), Path(args.out))
+
     for folder in map(Path, args.corpus):
         table, sources = corpus_rows(folder, args.tolerance)
         size = json.loads((folder / "corpus.json").read_text())["size"]
@@ -258,6 +269,7 @@ def main() -> None:
             acc_table(out[f"rtf_{size}"]["table"]),
             "",
         ]
+        save()
     media = media_rows(testmedia, only_multishot=not args.all_labelled)
     out["testmedia"] = media
     multishot = {t: {} for t in LABEL_TOLERANCES}  # the five multishot clips alone
@@ -292,6 +304,7 @@ def main() -> None:
         acc_table(media["testvideo_csv"]),
         "",
     ]
+    save()
     if args.parity:
         rows = parity_rows(testmedia, [f for f in args.parity.split(",") if f])
         out["parity"] = rows
@@ -323,15 +336,8 @@ def main() -> None:
             ),
             "",
         ]
-    command = "PYTHONPATH=. python bench/shot_detectors.py " + " ".join(f"--corpus {c}" for c in args.corpus)
-    command += " --all-labelled" if args.all_labelled else ""
-    md += [
-        "Reproduce: build the corpora with `python -m talkvid_fast.rtf build-corpus --size tiny|small --out DIR`, then",
-        f"`{command} --testmedia ../shared/testmedia`.",
-    ]
-    out["command"] = command
-    js, mdp = write_results(args.name, out, "\n".join(md), Path(args.out))
-    print(js, mdp)
+    save()
+    print(Path(args.out) / f"{args.name}.md")
 
 
 if __name__ == "__main__":
