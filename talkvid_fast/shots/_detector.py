@@ -20,7 +20,8 @@ import cv2
 import numpy as np
 import torch
 
-from ..engines import ModelEngine, open_model_engine
+from ..engines import RUNTIMES, ModelEngine, open_model_engine
+from ..engines._specs import PRECISIONS
 from ..weights import locate
 from ._windows import WINDOW, WindowedPredictor, predictions_to_scenes
 from .transnetv2 import INPUT_HW, load_transnetv2
@@ -52,7 +53,12 @@ class TransNetParams:
         batch = int(merged["batch"])
         if batch < 1:
             raise ValueError(f"transnetv2 batch must be >= 1 windows, got {batch}")
-        return cls(threshold, str(merged["runtime"]), str(merged["precision"]), batch)
+        runtime, precision = str(merged["runtime"]), str(merged["precision"])
+        if runtime not in RUNTIMES:
+            raise ValueError(f"transnetv2 runtime {runtime!r}; allowed: {', '.join(RUNTIMES)}")
+        if precision not in PRECISIONS:
+            raise ValueError(f"transnetv2 precision {precision!r}; allowed: {', '.join(PRECISIONS)}")
+        return cls(threshold, runtime, precision, batch)
 
 
 def transnetv2_engine(device: torch.device, runtime: str = "auto", precision: str = "fp32") -> ModelEngine:

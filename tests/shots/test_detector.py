@@ -23,6 +23,10 @@ def test_profile_keys_fail_fast() -> None:
         ValueError, match=r"unknown \['min_scene_len'\]; allowed: threshold, runtime, precision, batch"
     ):
         SegmentParams.from_profile({"detector": "transnetv2", "detector_params": {"min_scene_len": 15}})
+    with pytest.raises(ValueError, match="runtime 'trt'; allowed: auto, tensorrt, torch, onnxruntime"):
+        SegmentParams.from_profile({"detector": "transnetv2", "detector_params": {"runtime": "trt"}})
+    with pytest.raises(ValueError, match="precision 'int8'; allowed: fp16, bf16, fp32"):
+        SegmentParams.from_profile({"detector": "transnetv2", "detector_params": {"precision": "int8"}})
     with pytest.raises(ValueError, match=r"threshold must be in \(0, 1\)"):
         SegmentParams.from_profile({"detector": "transnetv2", "detector_params": {"threshold": 1.5}})
     with pytest.raises(ValueError, match=r"detector 'transnet'; allowed: histogram, .*, transnetv2"):
