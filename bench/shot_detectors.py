@@ -227,8 +227,59 @@ def acc_table(table: dict[str, dict[str, Any]]) -> str:
     return markdown_table(["detector", "truth cuts", "detected", "hits", "precision", "recall", "F1"], rows)
 
 
+def summary_table(results: list[dict[str, Any]]) -> str:
+    """One table: precision / recall of every detector on every set measured (in `results`, merged)."""
+    sets: list[tuple[str, dict[str, Any]]] = []
+    for r in results:
+        for key in sorted(k for k in r if k.startswith("rtf_")):
+            tol = r[key]["tolerance_frames"]
+            sets.append((f"RTF corpus {key[4:]} ({tol} fr)", r[key]["table"]))
+        if "multishot" in r and not any(n.startswith("multishot") for n, _ in sets):
+            sets.append(("multishot clips (3 fr)", r["multishot"]["hard (3 frames)"]))
+            sets.append(("multishot clips (0.5 s)", r["multishot"]["loose (0.5 s)"]))
+        tables = r.get("testmedia", {}).get("tables", {})
+        if len(r.get("testmedia", {}).get("sources", [])) > 5 and tables:
+            n = len(r["testmedia"]["sources"])
+            sets.append((f"all {n} labelled clips (3 fr)", tables["hard (3 frames)"]))
+    names = list(sets[0][1]) if sets else []
+    rows = []
+    for name in names:
+        row = [name]
+        for _, table in sets:
+            a = table.get(name)
+            row.append(f"{_fmt(a['precision'])} / {_fmt(a['recall'])}" if a else "-")
+        rows.append(row)
+    header = ["detector", *[f"{label}: P / R ({sets_truth(t)})" for label, t in sets]]
+    return markdown_table(header, rows)
+
+
+def sets_truth(table: dict[str, Any]) -> str:
+    return f"{next(iter(table.values()))['truth']} cuts" if table else "-"
+
+
+def summarize(folder: Path, name: str, extra: list[Path]) -> None:
+    """Puts the one-table summary of `<name>.json` and `extra` JSON results at the top of `<name>.md`."""
+    main_json = json.loads((folder / f"{name}.json").read_text())
+    results = [main_json] + [json.loads(p.read_text()) for p in extra]
+    table = summary_table(results)
+    main_json["summary_sources"] = [str(p) for p in extra]
+    (folder / f"{name}.json").write_text(json.dumps(main_json, indent=2))
+    md = (folder / f"{name}.md").read_text()
+    head, _, rest = md.partition("\n\n## ")
+    if "## Summary" in head or rest.startswith("Summary"):
+        rest = rest.split("\n## ", 1)[1]
+    note = "Hit tolerance in frames (fr) or seconds; sections below give counts and definitions."
+    (folder / f"{name}.md").write_text(f"{head}\n\n## Summary\n\n{note}\n\n{table}\n\n## {rest}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
+    ap.add_argument(
+        "--summarize",
+        nargs="*",
+        type=Path,
+        help="no measuring: put one summary table of <out>/<name>.json (and these JSON results) atop <name>.md",
+    )
     ap.add_argument("--corpus", action="append", default=[], help="a built RTF corpus folder (repeatable)")
     ap.add_argument("--testmedia", default=str(ROOT.parent / "shared" / "testmedia"))
     ap.add_argument("--tolerance", type=int, default=2, help="frames, RTF corpus (as `rtf measure`)")
@@ -241,6 +292,9 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "bench" / "results"))
     ap.add_argument("--name", default="shot_detectors_cpu")
     args = ap.parse_args()
+    if args.summarize is not None:
+        summarize(Path(args.out), args.name, args.summarize)
+        return
     testmedia = Path(args.testmedia)
     out: dict[str, Any] = {"environment": environment(), "detectors": {k: v for k, v in DETECTORS.items()}}
     md: list[str] = []
