@@ -110,11 +110,23 @@ def _export_light_asd(graph: GraphSpec, path: Path, mode: str, opset: int) -> Pa
     return export_light_asd(model, path, graph.input("video").shape[0] // 25, opset=opset)
 
 
+def _export_transnetv2(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..shots.export import export_transnetv2
+    from ..shots.transnetv2 import TransNetV2
+
+    model = None
+    if mode != "official":  # random and tiny: the full graph (it is small) with seeded weights
+        torch.manual_seed(0)
+        model = TransNetV2().eval()
+    return export_transnetv2(path, model, opset)
+
+
 EXPORTERS: dict[str, Exporter] = {
     "dover": Exporter(_export_dover),
     "cotracker3": Exporter(_export_cotracker, shrink=_shrink_cotracker),
     "facemesh": Exporter(_export_facemesh, has_random=False),
     "light_asd": Exporter(_export_light_asd),
+    "transnetv2": Exporter(_export_transnetv2),
 }
 
 

@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.video.is_file():
         print(f"error: --video {args.video} does not exist", file=sys.stderr)
         return 2
-    from ..benchmark import environment
+    from ._env import environment
 
     env = environment()
     print(f"components on {args.device}:")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._audio import NoAudio, load_audio_16k, speech_fraction
-from ._scenes import DETECTORS, SceneCollector, downscale_factor, make_detector, small_size
+from ._scenes import DETECTORS, SceneCollector, downscale_factor, make_collector, make_detector, small_size
 from ._spans import SpanRule, clips_from_scenes
 from ._stage import ClipVerdict, SegmentParams, SegmentResult, segment_source
 from ._subtitles import Cue, SubtitleError, cues_in, has_speech_cue, load_cues
@@ -24,6 +24,7 @@ __all__ = [
     "has_speech_cue",
     "load_audio_16k",
     "load_cues",
+    "make_collector",
     "make_detector",
     "segment_source",
     "small_size",

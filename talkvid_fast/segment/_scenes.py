@@ -17,11 +17,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
+import torch
 
-DETECTORS = ("histogram", "content", "adaptive", "threshold", "hash")
+SCENEDETECT_DETECTORS = ("histogram", "content", "adaptive", "threshold", "hash")
+#: every stage-1 detector: scenedetect's, and TransNetV2 (talkvid_fast/shots, Note [TransNetV2 frames])
+DETECTORS = (*SCENEDETECT_DETECTORS, "transnetv2")
 DEFAULT_MIN_WIDTH = 256  # scenedetect's auto-downscale target width
 _PLACEHOLDER = np.zeros(
     (1, 1, 3), np.uint8
@@ -51,7 +54,7 @@ def make_detector(kind: str, params: dict[str, Any]) -> Any:
         "hash": detectors.HashDetector,
     }
     if kind not in classes:
-        raise ValueError(f"unknown scene detector {kind!r}; allowed: {', '.join(DETECTORS)}")
+        raise ValueError(f"unknown scene detector {kind!r}; allowed: {', '.join(SCENEDETECT_DETECTORS)}")
     try:
         return classes[kind](**params)
     except TypeError as exc:
@@ -99,3 +102,25 @@ class SceneCollector:
         cuts = sorted({int(c) for c in first if 0 < c < n})
         bounds = [0, *cuts, n]
         return [(a, b) for a, b in pairwise(bounds) if b > a]
+
+
+class Collector(Protocol):
+    """A pass-1 scan consumer that ends with the source's scenes, [start, end) in decoded frames."""
+
+    def __call__(self, index: int, number: int, small_bgr: np.ndarray) -> None: ...
+
+    def scenes(self) -> list[tuple[int, int]]: ...
+
+
+def make_collector(
+    kind: str, params: dict[str, Any], device: torch.device | None = None, rotation: int = 0
+) -> Collector:
+    """The scan consumer of detector `kind`; `device` and `rotation` (the decoder's) matter to transnetv2."""
+    if kind == "transnetv2":
+        from ..shots import TransNetCollector, TransNetParams
+
+        dev = device if device is not None else torch.device("cpu")
+        return TransNetCollector(TransNetParams.parse(params), dev, rotation)
+    if kind not in SCENEDETECT_DETECTORS:
+        raise ValueError(f"unknown scene detector {kind!r}; allowed: {', '.join(DETECTORS)}")
+    return SceneCollector(kind, params)

@@ -11,7 +11,7 @@ import numpy as np
 from ..clips import Clip, SourceInfo
 from ..decode import ScanResult, VideoDecoder
 from ._audio import NoAudio, load_audio_16k, speech_fraction
-from ._scenes import SceneCollector, small_size
+from ._scenes import DETECTORS, make_collector, small_size
 from ._spans import SpanRule, clips_from_scenes
 from ._subtitles import Cue, SubtitleError, has_speech_cue, load_cues
 
@@ -72,9 +72,19 @@ class SegmentParams:
         gate = section.get("speech_gate", "vad")
         if gate not in SPEECH_GATES:
             raise ValueError(f"[segment] speech_gate {gate!r}; allowed: {', '.join(SPEECH_GATES)}")
+        detector = section.get("detector", "histogram")
+        if detector not in DETECTORS:
+            raise ValueError(f"[segment] detector {detector!r}; allowed: {', '.join(DETECTORS)}")
+        # without detector_params, the histogram detector gets the paper's; every other its own defaults
+        default_params = {"threshold": 0.085, "min_scene_len": 15} if detector == "histogram" else {}
+        detector_params = dict(section.get("detector_params", default_params))
+        if detector == "transnetv2":
+            from ..shots import TransNetParams
+
+            TransNetParams.parse(detector_params)  # fail fast on a bad key or value
         return cls(
-            detector=section.get("detector", "histogram"),
-            detector_params=dict(section.get("detector_params", {"threshold": 0.085, "min_scene_len": 15})),
+            detector=detector,
+            detector_params=detector_params,
             span=SpanRule(
                 start_trim=float(section.get("start_trim", 0.3)),
                 end_trim=float(section.get("end_trim", 0.1)),
@@ -122,7 +132,7 @@ def segment_source(decoder: VideoDecoder, fields: dict[str, Any], params: Segmen
     """Runs stage 1 on an open decoder; `fields` is the input record (video-id, optional paths, metadata)."""
     started = time.perf_counter()
     meta = decoder.metadata
-    collector = SceneCollector(params.detector, params.detector_params)
+    collector = make_collector(params.detector, params.detector_params, decoder.device, meta.rotation)
     scan = decoder.scan(small_size(meta.coded_width, meta.coded_height), collector)
     source = source_info(decoder, scan, fields)
     scenes = collector.scenes()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ._store import WeightSet
 
-# name -> WeightSet. Entries: dover (quality), cotracker (motion), facemesh / insightface (head).
+# name -> WeightSet. Entries: dover (quality), cotracker (motion), facemesh / insightface (head),
+# transnetv2 (shots).
 WEIGHT_SETS: dict[str, WeightSet] = {}
 
 
@@ -31,6 +32,7 @@ def _load_all() -> None:
         "talkvid_fast.motion.weights",
         "talkvid_fast.head.weights",
         "talkvid_fast.speaker.weights",
+        "talkvid_fast.shots.weights",
     ):
         try:
             importlib.import_module(module)

@@ -30,7 +30,10 @@ GOOD: dict[str, Any] = {
 
 def test_repository_specs() -> None:
     specs = load_specs()
-    assert sorted(specs) == ["cotracker3", "dover", "facemesh", "light_asd"]
+    assert sorted(specs) == ["cotracker3", "dover", "facemesh", "light_asd", "transnetv2"]
+    transnet = find_graph(specs, "transnetv2")
+    assert transnet.input("frames").shape == (100, 27, 48, 3) and transnet.outputs == ("single", "many")
+    assert specs["transnetv2"].default_precision == "fp32"
     dover = specs["dover"].graphs[0]
     assert [(i.name, i.shape, i.profile()[2][0]) for i in dover.inputs] == [
         ("tech_view", (3, 32, 224, 224), 48),
@@ -153,7 +156,7 @@ def test_select_graphs_by_model_alias_graph_and_family() -> None:
     assert pick("cotracker") == pick("cotracker3") and len(pick("cotracker")) == 5
     assert pick("cotracker3_paper,dover") == ["cotracker3_paper", "dover"]
     assert pick("cotracker3_official") == [f"cotracker3_official_t{t}" for t in (10, 11, 12, 13)]
-    assert len(pick("all")) == len(pick("dover,cotracker,facemesh,light_asd")) == 14
+    assert len(pick("all")) == len(pick("dover,cotracker,facemesh,light_asd,transnetv2")) == 15
     with pytest.raises(SpecError, match=r"unknown models \['doverr'\]; allowed: .*cotracker3_paper.*dover"):
         select_graphs(specs, "doverr")
     with pytest.raises(SpecError, match="unknown engine graph 'cotracker3'; allowed: cotracker3_paper"):
