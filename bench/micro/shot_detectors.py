@@ -53,10 +53,12 @@ def scan_all(path: Path) -> dict[str, Any]:
             for name, (kind, params) in DETECTORS.items()
         }
         t = time.perf_counter()
-        scan = dec.scan(
-            small_size(meta.coded_width, meta.coded_height)[0],
-            lambda i, n, img: [c(i, n, img) for c in collectors.values()],
-        )
+
+        def feed(index: int, number: int, small_bgr: np.ndarray) -> None:
+            for c in collectors.values():
+                c(index, number, small_bgr)
+
+        scan = dec.scan(small_size(meta.coded_width, meta.coded_height), feed)
         cuts = {name: [a for a, _ in c.scenes()[1:]] for name, c in collectors.items()}
         seconds = time.perf_counter() - t
         tn = next(c for c in collectors.values() if isinstance(c, TransNetCollector))
@@ -154,7 +156,7 @@ def upstream_style_frames(path: Path) -> np.ndarray:
             rot = int(round(getattr(f, "rotation", 0) or 0)) % 360
             if rot:
                 full = np.ascontiguousarray(np.rot90(f.to_ndarray(format="rgb24"), k=rot // 90))
-                f = av.VideoFrame.from_ndarray(full, format="rgb24")
+                f = av.VideoFrame.from_ndarray(full, format="rgb24")  # type: ignore[arg-type]
             frames.append(
                 f.reformat(width=48, height=27, format="rgb24", interpolation="BICUBIC").to_ndarray()
             )
@@ -328,7 +330,7 @@ def main() -> None:
         save()
     media = media_rows(testmedia, only_multishot=not args.all_labelled)
     out["testmedia"] = media
-    multishot = {t: {} for t in LABEL_TOLERANCES}  # the five multishot clips alone
+    multishot: dict[str, dict[str, Any]] = {t: {} for t in LABEL_TOLERANCES}  # the five multishot clips alone
     for tname, tol in LABEL_TOLERANCES.items():
         per: dict[str, list[CutAccuracy]] = {}
         for s in media["sources"]:

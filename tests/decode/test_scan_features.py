@@ -133,7 +133,7 @@ def test_nvdec_scan_cut_lists_equal_scenedetect(
     assert collector.takes_histograms
     shipped: list[int] = []
     finish = ScanHistograms.finish
-    monkeypatch.setattr(ScanHistograms, "finish", lambda self: shipped.append(1) or finish(self))
+    monkeypatch.setattr(ScanHistograms, "finish", lambda self: shipped.append(1) or finish(self))  # type: ignore[func-returns-value]
     monkeypatch.setattr(SceneCollector, "__call__", lambda *a: pytest.fail("a small frame reached the host"))
     scan = dec.scan(small_size(dec.metadata.coded_width, dec.metadata.coded_height), collector)
     assert shipped == [1] and len(collector.numbers) == len(scan.pts)  # every frame's feature, device path

@@ -83,7 +83,9 @@ def test_host_inputs_reach_a_device_engine_on_its_device(
     fake.install(monkeypatch)
     ran: list[tuple[str, ...]] = []
     monkeypatch.setattr(
-        fake._Context, "execute_async_v3", lambda self, stream: ran.append(tuple(self.shapes)) or True
+        fake._Context,
+        "execute_async_v3",
+        lambda self, stream: ran.append(tuple(self.shapes)) or True,  # type: ignore[func-returns-value]
     )
     plan = tmp_path / "pair.engine"
     plan.write_bytes(fake.plan({"a": ((1, 3), (4, 3)), "b": ((1, 2), (2, 2))}))  # GRAPH's profile

@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[2]
 def _texture(size: int, seed: int = 0) -> np.ndarray:
     """A smooth-ish natural-looking luma texture (random blobs), uint8."""
     rng = np.random.default_rng(seed)
-    x = rng.normal(0, 1, (size, size)).astype(np.float32)
-    x = cv2.GaussianBlur(x, (0, 0), 1.5)
+    noise = rng.normal(0, 1, (size, size)).astype(np.float32)
+    x = cv2.GaussianBlur(noise, (0, 0), 1.5)
     return np.clip(128 + 60 * x / x.std(), 0, 255).astype(np.uint8)
 
 
@@ -87,6 +87,7 @@ def test_blockiness_rises_with_jpeg_compression() -> None:
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, q])
         assert ok
         dec = cv2.imdecode(buf, cv2.IMREAD_GRAYSCALE)
+        assert dec is not None
         scores[q] = cq.blockiness(_frame_from_luma(dec), np.array([10.3, 20.7, 240.2, 250.9]))
     assert scores[5] > scores[30] > scores[95] and scores[5] > 1.5 and scores[95] < 1.1
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import numpy as np
 
 SIZE = 64
-PARAMS = {"win_size": 9, "max_level": 1}
+PARAMS: dict[str, Any] = {"win_size": 9, "max_level": 1}
 SHIFT = (0.37, -0.21)  # px, the sub-pixel known answer
 CLIP = {"n": 12, "length": 8, "stride": 4, "crop": 48, "grid": 3, "patch": 12}
 

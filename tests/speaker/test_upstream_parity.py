@@ -209,8 +209,8 @@ def test_module_matches_upstream_asd_model(
     sys.path.insert(0, str(UPSTREAM))
     saved = set(sys.modules)
     try:
-        from loss import lossAV  # type: ignore[import-not-found]
-        from model.Model import ASD_Model  # type: ignore[import-not-found]
+        from loss import lossAV
+        from model.Model import ASD_Model
     finally:
         sys.path.remove(str(UPSTREAM))
         _forget_upstream(saved)
