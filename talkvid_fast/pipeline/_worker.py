@@ -110,10 +110,11 @@ class Worker:
         models: queue.Queue[_Item | None] = queue.Queue(maxsize=max(1, self.config.clip_batch))
         done: queue.Queue[_Job | BaseException | None] = queue.Queue()
         counts = {"started": 0}
+        stop = threading.Event()  # the caller stopped early (an error, an interrupt): start no new source
 
         def next_source() -> dict[str, Any] | None:
             with todo_lock:
-                fields = next(todo, None)
+                fields = None if stop.is_set() else next(todo, None)
                 if fields is not None:
                     counts["started"] += 1
                 return fields
@@ -154,6 +155,7 @@ class Worker:
                 yield self._finish_safely(item)
                 yielded += 1
         finally:
+            stop.set()
             models.put(None)
             model_thread.join(timeout=60)
 
