@@ -17,8 +17,8 @@ keeps the frames of the scenes not yet resolved, oldest first, within `budget_by
 
 Memory bound: `budget_bytes` per decode stream (at most one frame over while it is evicting: never more
 than the budget is held), so `decode_streams * budget_bytes` per GPU or CPU worker. At 1080p a frame is
-3.1 MB, so the default 1 GiB holds 340 frames (13.6 s at 25 fps) on the CPU and the GPU default 3 GiB
-about 40 s; a scene longer than that is the stated exception above.
+3.1 MB and at 2160p 12.4 MB, so the default 4 GiB (CPU and GPU) holds 1380 frames of 1080p (55 s at 25 fps)
+or 345 of 2160p (13.8 s); a scene longer than that is the stated exception above.
 """
 
 from __future__ import annotations

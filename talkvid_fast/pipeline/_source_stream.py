@@ -101,7 +101,8 @@ class SourceStream:
         if self.times and seconds <= self.times[-1]:
             self.early = False  # not in presentation order: only the final, sorted timeline is trusted
         self.times.append(seconds)
-        self.buffer.add(index, frame)
+        if self.stages:  # without filter stages no frame is ever wanted again
+            self.buffer.add(index, frame)
 
     def consume(self, index: int, number: int, small_bgr: np.ndarray) -> None:
         before = len(self.collector.cuts)

@@ -20,8 +20,10 @@ NVDEC_ENGINES: tuple[tuple[str, int], ...] = (
     ("T4", 2),
 )
 MAX_DECODE_STREAMS = 32
-CPU_BUFFER_MIB = 1024  #: 340 frames of 1080p (13.6 s at 25 fps) per stream
-GPU_BUFFER_MIB = 3072  #: about 40 s of 1080p NV12 per stream; 21 GiB for 7 streams
+# Per stream: 1380 frames of 1080p (55 s at 25 fps), 345 of 2160p (13.8 s). On the CPU this is what the old
+# second decode held anyway (8 clips x 96 full DOVER frames = 4.8 GB at 1080p); 28 GiB for 7 GPU streams.
+CPU_BUFFER_MIB = 4096
+GPU_BUFFER_MIB = 4096
 
 
 def nvdec_engines(device_name: str) -> int:
