@@ -16,7 +16,9 @@ Note [Worker dataflow]: a Worker runs `decode_streams` decode threads and one mo
 Decode, scene detection and view conversion of one source run while the model thread scores the clips of
 scenes already closed and of earlier sources; on the CPU the decode thread and the model thread overlap
 because libavcodec, swscale, OpenCV and torch release the GIL. Records are those of a one-source-at-a-time
-run (the order of sources yielded may differ from the input order when N > 1). Memory: per stream one
+run (the order of sources yielded may differ from the input order when N > 1), except that a batch may now mix
+clips of several sources, which moves model outputs in the last float bits (DOVER: ~1e-8 relative, measured).
+The CUDA side (per-stream events, `record_stream`) has not yet run on a GPU. Memory: per stream one
 scene buffer (Note [Scene buffer]) plus the views of at most `clip_batch` queued clips, `clip_batch` in the
 model thread and one clip being gathered per stream.
 """
