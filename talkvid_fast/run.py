@@ -20,6 +20,7 @@ from .export import ENCODERS, EXPORT_MODES, ExportParams, write_spans_json, writ
 from .inputs import InputError, discover
 from .manifest import ProfileChanged
 from .pipeline import ALL_STAGES, RunConfig, parse_stages, run_sources
+from .pipeline._streams import check_decode_streams
 from .profile import load_profile
 from .report import render, summarize, write_summary
 
@@ -54,6 +55,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default: cuda with --gpus, else cpu)")
     p.add_argument("--decoder", default="auto", choices=("auto", "pyav", "nvdec"))
     p.add_argument("--clip-batch", type=int, default=8, help="clips decoded and scored together (default 8)")
+    p.add_argument(
+        "--decode-streams",
+        type=int,
+        default=0,
+        metavar="N",
+        help="decode streams per worker, each decoding a source while the models score earlier clips "
+        "(default 0: 1 on the CPU, one per NVDEC engine on a GPU, e.g. 7 on H100/H200)",
+    )
+    p.add_argument(
+        "--scene-buffer-mb",
+        type=int,
+        default=-1,
+        metavar="MB",
+        help="decoded frames kept per decode stream until their scene closes (default 4096: 55 s of "
+        "1080p, 13.8 s of 2160p); clips of a longer scene are decoded again and say so in their record",
+    )
     p.add_argument(
         "--cascade", action="store_true", help="run a filter only on clips that passed the ones before"
     )
@@ -117,6 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.gpus < 0 or args.workers < 1 or args.clip_batch < 1:
             raise ValueError("--gpus must be >= 0, --workers >= 1 and --clip-batch >= 1")
+        check_decode_streams(args.decode_streams)
+        if args.scene_buffer_mb < -1:
+            raise ValueError(
+                f"--scene-buffer-mb must be >= 0 (or -1 for the default), got {args.scene_buffer_mb}"
+            )
         # on a Ray cluster the GPUs live on other nodes: Ray places the actors, we only count them
         devices = ([f"cuda:{i}" for i in range(args.gpus)] or None) if args.ray else gpu_devices(args.gpus)
         device = args.device or ("cuda" if args.gpus else "cpu")
@@ -135,6 +157,8 @@ def main(argv: list[str] | None = None) -> int:
             decoder=args.decoder,
             clip_batch=args.clip_batch,
             cascade=args.cascade,
+            decode_streams=args.decode_streams,
+            scene_buffer_mb=args.scene_buffer_mb,
             export=ExportParams(
                 crf=args.crf, mode=args.export, encoder=args.encoder, encode_workers=args.encode_workers
             ),

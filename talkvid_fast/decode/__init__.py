@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from ._api import DecodeError, ScanResult, VideoDecoder, VideoMetadata
+from ._api import DecodeError, FrameSink, ScanResult, VideoDecoder, VideoMetadata
 from ._pyav import PyAVDecoder, probe
-from ._views import gather_views, resize_rgb
+from ._scene_buffer import SceneBuffer
+from ._views import gather_views, requested_frames, resize_rgb
 
 __all__ = [
     "DecodeError",
+    "FrameSink",
     "PyAVDecoder",
     "ScanResult",
+    "SceneBuffer",
     "VideoDecoder",
     "VideoMetadata",
     "gather_views",
     "open_decoder",
     "probe",
+    "requested_frames",
     "resize_rgb",
 ]
 

@@ -1,17 +1,21 @@
 """The decode interface shared by the CPU (PyAV) and GPU (NVDEC) decoders.
 
-Note [Decode passes]: a source is decoded in two passes. Pass 1 (`scan`) reads every frame once at the
-small size the scene detector needs and records each frame's exact presentation time. Pass 2
-(`gather_views`) decodes the frames that the filter stages asked for (FrameRequest), for a batch of clips
-at once, seeking over long gaps, and delivers every stage its views from that single decode. Full frames
-are never kept: each decoded frame is converted and resized into the requests that want it, then dropped.
+Note [Decode passes]: every frame of a source is decoded once. `scan` reads every frame, hands the scene
+detector its small BGR image and records the frame's exact presentation time; with a `keep` sink it also
+hands over the decoded frame itself (still in the decoder's own layout: an `av.VideoFrame` on the CPU, an
+NV12 surface copy on the GPU, 1.5 bytes a pixel), and the pipeline's scene buffer
+(`decode/_scene_buffer.py`, Note [Scene buffer]) holds the frames of the scenes not yet resolved. When the
+detector closes a scene, the filter stages' views (FrameRequest) are converted from the buffered frames
+(`rgb`, then `gather_views`) and the scene's frames are dropped. The one exception is a scene that does not
+fit the buffer's byte budget: its frames are evicted, and its clips' requested frames are decoded again by
+`frames` (seeking over gaps), which is recorded on the clip (`decode.views = "redecoded"`) and the source.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -78,6 +82,14 @@ class ScanConsumer(Protocol):
     def __call__(self, index: int, number: int, small_bgr: np.ndarray) -> None: ...
 
 
+class FrameSink(Protocol):
+    """Receives every decoded frame of `scan` (Note [Decode passes]): its index, presentation time in seconds
+    from the start of the file, and the decoder's own frame object (turned into RGB by `VideoDecoder.rgb`).
+    Called before the scan consumer sees the same frame."""
+
+    def __call__(self, index: int, seconds: float, frame: Any) -> None: ...
+
+
 class VideoDecoder(Protocol):
     """A decoder of one source on one device (see Note [Decode passes])."""
 
@@ -85,10 +97,22 @@ class VideoDecoder(Protocol):
     device: torch.device
     name: str  #: "pyav-cpu", "nvdec-cuda:0", ...
 
-    def scan(self, small: tuple[int, int] | None, consumer: ScanConsumer) -> ScanResult:
+    def scan(
+        self, small: tuple[int, int] | None, consumer: ScanConsumer, keep: FrameSink | None = None
+    ) -> ScanResult:
         """Decodes every frame once; hands `consumer` each frame in coded orientation, resized to
         `small` = (width, height) (bilinear, like scenedetect's downscale; `segment.small_size` gives
-        scenedetect's own size) or whole when `small` is None or the coded size; returns the timeline."""
+        scenedetect's own size) or whole when `small` is None or the coded size, and `keep` (when given) the
+        decoded frame; returns the timeline. Frames come in presentation order."""
+        ...
+
+    def rgb(self, frame: Any) -> torch.Tensor:
+        """A frame handed to `keep` -> RGB uint8 (H, W, 3) display orientation on `device`, the same pixels
+        `frames` yields for it."""
+        ...
+
+    def frame_bytes(self, frame: Any) -> int:
+        """Bytes a frame handed to `keep` holds (what the scene buffer counts against its budget)."""
         ...
 
     def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:

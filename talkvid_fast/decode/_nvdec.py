@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..native import yuv420_to_rgb
-from ._api import DecodeError, ScanConsumer, ScanResult
+from ._api import DecodeError, FrameSink, ScanConsumer, ScanResult
 from ._pyav import probe
 from ._scan_convert import scan_size
 from ._scan_features import ScanHistograms
@@ -98,7 +98,9 @@ class NvdecDecoder:
             y, uv=uv, size=size, matrix=self.metadata.color_matrix, full_range=self.metadata.full_range
         )
 
-    def scan(self, small: tuple[int, int] | None, consumer: ScanConsumer) -> ScanResult:
+    def scan(
+        self, small: tuple[int, int] | None, consumer: ScanConsumer, keep: FrameSink | None = None
+    ) -> ScanResult:
         started = time.perf_counter()
         w, h = self.metadata.coded_width, self.metadata.coded_height
         size = scan_size(w, h, small)
@@ -108,6 +110,8 @@ class NvdecDecoder:
         pts: list[int] = []
         features = self._scan_features(consumer, hw)
         for p, surface in self._surfaces():
+            if keep is not None:  # NVDEC reuses its surfaces: the scene buffer keeps a device copy
+                keep(len(pts), p * tb - self.metadata.start_time, surface.clone())
             if features is not None:  # Note [Device scan]: 1 KB per frame, to the host in batches
                 features.add(*self._planes(surface), len(pts), round(p * tb * rate))
             else:
@@ -127,16 +131,23 @@ class NvdecDecoder:
             decode_seconds=time.perf_counter() - started,
         )
 
+    def rgb(self, frame: torch.Tensor) -> torch.Tensor:
+        """An NV12 surface from `scan`'s sink -> RGB display orientation on the device."""
+        rgb = self._rgb(frame, None)
+        k = self.metadata.rotation // 90
+        return torch.rot90(rgb, k=k, dims=(0, 1)).contiguous() if k else rgb
+
+    def frame_bytes(self, frame: torch.Tensor) -> int:
+        return frame.numel() * frame.element_size()
+
     def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
         # NVDEC decodes far faster than the stages consume; a linear pass avoids seek-accuracy pitfalls.
         wanted = set(np.unique(np.asarray(indices, dtype=np.int64)).tolist())
         last = max(wanted) if wanted else -1
-        k = self.metadata.rotation // 90
         for p, surface in self._surfaces():
             index = int(np.searchsorted(pts, p))
             if index in wanted:
-                rgb = self._rgb(surface, None)
-                yield index, torch.rot90(rgb, k=k, dims=(0, 1)).contiguous() if k else rgb
+                yield index, self.rgb(surface)
                 wanted.discard(index)
             if index >= last:
                 break

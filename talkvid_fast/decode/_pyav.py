@@ -11,7 +11,7 @@ import av
 import numpy as np
 import torch
 
-from ._api import DecodeError, ScanConsumer, ScanResult, VideoMetadata
+from ._api import DecodeError, FrameSink, ScanConsumer, ScanResult, VideoMetadata
 from ._scan_convert import SCAN_MODES, ScanConverter, scan_size
 
 # Seek instead of decoding through a gap longer than this many frames (a GOP is usually 1-10 s).
@@ -127,7 +127,9 @@ class PyAVDecoder:
         except av.error.FFmpegError as exc:
             raise DecodeError("corrupt", f"{self._path}: decoding failed ({exc})") from exc
 
-    def scan(self, small: tuple[int, int] | None, consumer: ScanConsumer) -> ScanResult:
+    def scan(
+        self, small: tuple[int, int] | None, consumer: ScanConsumer, keep: FrameSink | None = None
+    ) -> ScanResult:
         self._container.seek(0)  # a scan always covers the whole source
         started = time.perf_counter()
         times: list[float] = []
@@ -139,6 +141,8 @@ class PyAVDecoder:
         for frame in self._decode():
             if frame.pts is None:
                 continue
+            if keep is not None:  # the frame object itself: converted to RGB only if a stage wants it
+                keep(len(times), float(frame.pts * tb) - self._t0, frame)
             consumer(len(times), round(float(frame.pts * tb) * rate), convert(frame))
             pts.append(int(frame.pts))
             times.append(float(frame.pts * tb) - self._t0)
@@ -151,6 +155,13 @@ class PyAVDecoder:
             pts=np.asarray(pts, dtype=np.int64)[order],
             decode_seconds=time.perf_counter() - started,
         )
+
+    def rgb(self, frame: av.VideoFrame) -> torch.Tensor:
+        """A frame from `scan`'s sink -> RGB display orientation (what `frames` yields for it)."""
+        return torch.from_numpy(rotate_display(frame.to_ndarray(format="rgb24"), self.metadata.rotation))
+
+    def frame_bytes(self, frame: av.VideoFrame) -> int:
+        return sum(p.buffer_size for p in frame.planes)
 
     def frames(self, indices: np.ndarray, pts: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
         wanted = np.unique(np.asarray(indices, dtype=np.int64))
@@ -171,8 +182,7 @@ class PyAVDecoder:
                         raise DecodeError("corrupt", f"{self._path}: frame {wanted[pos]} is not decodable")
                     linear = True  # the seek landed past a wanted frame (open GOP): go linear
                     break
-                image = rotate_display(frame.to_ndarray(format="rgb24"), self.metadata.rotation)
-                yield index, torch.from_numpy(image)
+                yield index, self.rgb(frame)
                 pos += 1
                 if pos >= wanted.size:
                     return

@@ -1,9 +1,11 @@
-"""Pass 2 of Note [Decode passes]: decode the frames that stages asked for, once, into their views."""
+"""Note [Decode passes]: the frames that stages asked for, converted once into every view that wants them
+(from the scene buffer, or decoded again for a clip the buffer could not hold)."""
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import cv2
@@ -36,15 +38,24 @@ def resize_rgb(image: torch.Tensor, size: tuple[int, int] | None, antialias: boo
     return y[0].permute(1, 2, 0).round_().clamp_(0, 255).to(torch.uint8)
 
 
+def requested_frames(work: list[tuple[Clip, str, list[FrameRequest]]]) -> np.ndarray:
+    """Sorted unique absolute frame indices that `work` asks for."""
+    parts = [np.asarray(r.indices, dtype=np.int64) + clip.start_frame for clip, _, reqs in work for r in reqs]
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, np.int64)
+
+
 def gather_views(
     decoder: VideoDecoder,
     pts: np.ndarray,
     work: list[tuple[Clip, str, list[FrameRequest]]],
+    frames: Callable[[np.ndarray], Iterator[tuple[int, torch.Tensor]]] | None = None,
 ) -> tuple[dict[tuple[str, str], dict[str, torch.Tensor]], float]:
-    """Decodes, once, every frame requested for a batch of clips.
+    """Delivers every frame requested for a batch of clips into its views, each source frame read once.
 
-    work: (clip, stage name, that stage's requests for the clip). Returns {(clip_id, stage): views} and the
-    wall seconds spent. Frame indices in requests are relative to the clip; `pts` is pass 1's timeline.
+    work: (clip, stage name, that stage's requests for the clip). `frames(indices)` yields (index, RGB
+    display-orientation frame) for sorted unique absolute indices: the scene buffer's frames, or by default
+    a decode by `decoder.frames` on the scan's timeline `pts`. Returns {(clip_id, stage): views} and the
+    wall seconds spent. Frame indices in requests are relative to the clip.
     """
     started = time.perf_counter()
     meta = decoder.metadata
@@ -68,7 +79,8 @@ def gather_views(
                 slots[frame_index].append(_Slot(out, rows, req.size, req.antialias))
         views[(clip.clip_id, stage)] = stage_views
     if slots:
-        for index, image in decoder.frames(np.fromiter(slots, dtype=np.int64), pts):
+        source = frames if frames is not None else (lambda idx: decoder.frames(idx, pts))
+        for index, image in source(np.fromiter(slots, dtype=np.int64)):
             resized: dict[tuple[tuple[int, int] | None, bool], torch.Tensor] = {}
             for slot in slots[index]:
                 key = (slot.size, slot.antialias)

@@ -197,7 +197,7 @@ def _side_files(clip: Clip, folder: Path, video: Path, png: Path, frames: int) -
 
 
 def export_clips(
-    decoder: VideoDecoder,
+    decoder: VideoDecoder | None,
     pts: np.ndarray,
     clips: list[Clip],
     folder: Path,
@@ -210,6 +210,8 @@ def export_clips(
         from ._spans import span_export
 
         return [(clip, span_export(clip)) for clip in clips]
+    if decoder is None:
+        raise ValueError("media export needs a decoder (only `--export spans` decodes nothing)")
     if pool is None:
         return [(clip, export_clip(decoder, pts, clip, folder, params)) for clip in clips]
     futures = [(clip, export_clip_async(decoder, pts, clip, folder, params, pool)) for clip in clips]

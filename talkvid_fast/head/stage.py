@@ -63,6 +63,8 @@ class HeadStage:
         if self.sampling not in SAMPLINGS:
             raise ValueError(f"head sampling {self.sampling!r}; allowed: {', '.join(SAMPLINGS)}")
         self.sample_fps = float(self.params.get("sample_fps", 1.0))
+        # Note [Scene buffer]: official sampling reads the source's fps, known only when the scan ends
+        self.whole_source = self.sampling == "official"
         gate_names = {g for g, _, _ in GATES}
         self.thresholds = {k: float(v) for k, v in dict(self.params.get("thresholds", {})).items()}
         self.crop_quality = crop_quality.CropQualityParams.from_dict(

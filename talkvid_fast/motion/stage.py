@@ -47,6 +47,8 @@ class MotionStage:
         self.weights_tag = ""  #: the ONNX/engine weights tag (`engines build --weights`)
         self.engines: dict[str, ModelEngine] = {}
         self._graphs: set[str] = set()  #: engine graph names of the specs
+        # Note [Scene buffer]: official segments read the source's fps, known only when the scan ends
+        self.whole_source = self.params.method == "official"
 
     @classmethod
     def with_model(

@@ -34,6 +34,8 @@ class RunConfig:
     clip_batch: int = 8  #: clips whose frames are decoded together and sent to the stages as one batch
     cascade: bool = False  #: run a filter stage only on clips that passed the stages before it
     export: ExportParams = field(default_factory=ExportParams)
+    decode_streams: int = 0  #: decode threads per worker; 0: 1 on the CPU, the GPU's NVDEC engine count
+    scene_buffer_mb: int = -1  #: per decode stream (Note [Scene buffer]); -1: 4096; 0: none
 
     @property
     def filter_stages(self) -> list[str]:

@@ -2,11 +2,12 @@
 
 Note [Worker crashes]: with `workers > 1` sources run in a process pool. If a worker process dies (a
 segfault in a decoder, the OOM killer), every source in flight gets one more attempt in a new pool; a
-source that was in flight at MAX_ATTEMPTS crashes is recorded with reason `worker_crashed`. At most
-`workers` sources are handed to the pool at once, so a crash charges an attempt only to sources really in
-flight, never to the queue behind them. Nothing is lost: a source is either committed to the journal or
-retried on the next run. A source recorded as crashed has its export folder removed: the files its killed
-attempts left (clips, temporaries) belong to no record.
+source that was in flight at MAX_ATTEMPTS crashes is recorded with reason `worker_crashed`. Each worker is
+handed one chunk of `decode_streams` sources at a time (one per decode stream, Note [Worker dataflow]; 1 on the
+CPU by default), so at most `workers * decode_streams` sources are in flight and a crash charges an attempt only
+to sources really in flight, never to the queue behind them. Nothing is lost: a source is either committed to
+the journal or retried on the next run. A source recorded as crashed has its export folder removed: the files
+its killed attempts left (clips, temporaries) belong to no record.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from ..manifest import Journal, check_or_write_run_info, write_tables
 from ._config import RunConfig
 from ._records import crashed_record
+from ._streams import decode_streams
 from ._worker import Records, Worker, _safe
 
 log = logging.getLogger(__name__)
@@ -46,9 +48,10 @@ def _init_worker(config: RunConfig, devices: Any) -> None:
     _worker = Worker(config)
 
 
-def _run_one(fields: dict[str, Any]) -> tuple[Records, dict[str, str]]:
+def _run_chunk(chunk: list[dict[str, Any]]) -> tuple[list[Records], dict[str, str]]:
+    """A chunk of sources through this process's Worker, overlapped over its decode streams."""
     assert _worker is not None
-    return _worker.process(fields), _worker.unavailable
+    return list(_worker.process_many(chunk)), _worker.unavailable
 
 
 @dataclass
@@ -112,9 +115,9 @@ def run_sources(
         elif workers <= 1:
             worker = Worker(config)
             unavailable = worker.unavailable
-            for fields in todo:
-                bar.set_postfix_str(str(fields["video-id"])[:40])
-                commit(worker.process(fields))
+            for records in worker.process_many(todo):  # committed as each source finishes
+                bar.set_postfix_str(str(records[0]["source_id"])[:40])
+                commit(records)
                 bar.update()
         else:
             unavailable = _run_pool(config, todo, workers, commit, bar)
@@ -141,6 +144,7 @@ def _run_pool(
 ) -> dict[str, str]:
     attempts: dict[str, int] = {}
     pending = list(todo)
+    per_worker = decode_streams(config.decode_streams, devices[0] if devices else "cpu")
     unavailable: dict[str, str] = {}
     ctx = mp.get_context("spawn")  # torch and CUDA are not fork-safe
     while pending:
@@ -152,14 +156,15 @@ def _run_pool(
         with cf.ProcessPoolExecutor(
             workers, mp_context=ctx, initializer=_init_worker, initargs=(config, queue)
         ) as pool:
-            # At most `workers` sources are handed to the pool at a time: when the pool breaks, every
+            # At most `workers` chunks are handed to the pool at a time: when the pool breaks, every
             # submitted future fails, and only sources really in flight may be charged an attempt.
-            inflight: dict[cf.Future[tuple[Records, dict[str, str]]], dict[str, Any]] = {}
+            inflight: dict[cf.Future[tuple[list[Records], dict[str, str]]], list[dict[str, Any]]] = {}
             broken = False
             while inflight or (pending and not broken):
                 while pending and not broken and len(inflight) < workers:
+                    chunk = pending[:per_worker]
                     try:
-                        inflight[pool.submit(_run_one, pending[0])] = pending[0]
+                        inflight[pool.submit(_run_chunk, chunk)] = chunk
                     except Exception:
                         # BrokenProcessPool, or (a worker dying while submit spawns the next one) the
                         # spawn failing on the queues the broken pool has just closed
@@ -167,24 +172,26 @@ def _run_pool(
                             raise
                         broken = True
                         break
-                    pending.pop(0)
+                    del pending[: len(chunk)]
                 done, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
                 for future in done:
-                    fields = inflight.pop(future)
-                    sid = str(fields["video-id"])
+                    chunk = inflight.pop(future)
                     try:
-                        records, unavailable = future.result()
+                        results, unavailable = future.result()
                     except BrokenProcessPool:
                         broken = True
-                        attempts[sid] = attempts.get(sid, 0) + 1
-                        if attempts[sid] >= MAX_ATTEMPTS:
-                            commit((crashed_record(fields, attempts[sid], "worker process"), []))
-                            bar.update()
-                        else:
-                            pending.insert(0, fields)  # retried first, in a new pool
+                        for fields in reversed(chunk):
+                            sid = str(fields["video-id"])
+                            attempts[sid] = attempts.get(sid, 0) + 1
+                            if attempts[sid] >= MAX_ATTEMPTS:
+                                commit((crashed_record(fields, attempts[sid], "worker process"), []))
+                                bar.update()
+                            else:
+                                pending.insert(0, fields)  # retried first, in a new pool
                         continue
-                    commit(records)
-                    bar.update()
+                    for records in results:
+                        commit(records)
+                        bar.update()
         if pending:
             log.warning("a worker died; retrying in a new pool (%d sources left)", len(pending))
     return unavailable

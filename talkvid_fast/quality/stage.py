@@ -91,6 +91,8 @@ class QualityStage:
         )
         self.backend = f"dover-{self.engine.name}"
 
+    whole_source = False  #: requests read only the clip and the frame size (Note [Scene buffer])
+
     def requests(self, clip: Clip) -> list[FrameRequest]:
         """96 technical frames at the source size (the fragment gather needs native pixels) and 32
         aesthetic frames resized to 224x224 with antialiasing (torchvision Resize semantics)."""

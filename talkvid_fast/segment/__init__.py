@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from ._audio import NoAudio, load_audio_16k, speech_fraction
 from ._scenes import DETECTORS, SceneCollector, downscale_factor, make_collector, make_detector, small_size
-from ._spans import SpanRule, clips_from_scenes
-from ._stage import ClipVerdict, SegmentParams, SegmentResult, segment_source
+from ._spans import SpanRule, clip_of_scene, clips_from_scenes
+from ._stage import (
+    ClipVerdict,
+    SegmentParams,
+    SegmentResult,
+    SpeechGate,
+    provisional_source,
+    segment_source,
+    source_info,
+)
 from ._subtitles import Cue, SubtitleError, cues_in, has_speech_cue, load_cues
 
 __all__ = [
@@ -17,7 +25,9 @@ __all__ = [
     "SegmentParams",
     "SegmentResult",
     "SpanRule",
+    "SpeechGate",
     "SubtitleError",
+    "clip_of_scene",
     "clips_from_scenes",
     "cues_in",
     "downscale_factor",
@@ -26,7 +36,9 @@ __all__ = [
     "load_cues",
     "make_collector",
     "make_detector",
+    "provisional_source",
     "segment_source",
     "small_size",
+    "source_info",
     "speech_fraction",
 ]

@@ -52,25 +52,30 @@ def clips_from_scenes(
 
     Clip ids count every scene from 1, so a rerun or a changed threshold gives the same ids.
     """
-    clips: list[tuple[Clip, bool]] = []
-    for n, (a, b) in enumerate(scenes, start=1):
-        clip_id = f"{source.source_id}-scene{n}"
-        scene_start, scene_end = scene_bounds_seconds(times, a, b, source.fps)
-        start = scene_start + rule.start_trim
-        end = max(0.0, scene_end - rule.end_trim)
-        end = max(start, end)
-        first = int(np.searchsorted(times, start, side="left"))
-        last = int(np.searchsorted(times, end, side="left"))  # exclusive: frames with time < end
-        clip = Clip(
-            clip_id=clip_id,
-            source=source,
-            scene_index=n,
-            start=start,
-            end=end,
-            start_frame=first,
-            end_frame=last,
-            frame_times=np.ascontiguousarray(times[first:last]),
-            rounded_duration=official_rounded_duration(scene_start, scene_end, rule),
-        )
-        clips.append((clip, keep_duration(clip, rule) and last > first))
-    return clips
+    return [clip_of_scene(source, n, a, b, times, rule) for n, (a, b) in enumerate(scenes, start=1)]
+
+
+def clip_of_scene(
+    source: SourceInfo, n: int, a: int, b: int, times: np.ndarray, rule: SpanRule
+) -> tuple[Clip, bool]:
+    """Scene n (from 1), decoded frames [a, b), as a trimmed clip, and whether it passes the duration rule.
+
+    `times` must reach frame b (the frame after the scene) unless the scene ends the source."""
+    scene_start, scene_end = scene_bounds_seconds(times, a, b, source.fps)
+    start = scene_start + rule.start_trim
+    end = max(0.0, scene_end - rule.end_trim)
+    end = max(start, end)
+    first = int(np.searchsorted(times, start, side="left"))
+    last = int(np.searchsorted(times, end, side="left"))  # exclusive: frames with time < end
+    clip = Clip(
+        clip_id=f"{source.source_id}-scene{n}",
+        source=source,
+        scene_index=n,
+        start=start,
+        end=end,
+        start_frame=first,
+        end_frame=last,
+        frame_times=np.ascontiguousarray(times[first:last]),
+        rounded_duration=official_rounded_duration(scene_start, scene_end, rule),
+    )
+    return clip, keep_duration(clip, rule) and last > first

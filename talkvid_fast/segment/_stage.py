@@ -125,6 +125,28 @@ def source_info(decoder: VideoDecoder, scan: ScanResult, fields: dict[str, Any])
     )
 
 
+def provisional_source(decoder: VideoDecoder, fields: dict[str, Any]) -> SourceInfo:
+    """The source as known before its scan ends (Note [Scene buffer]): duration, fps and frame count are
+    not known yet (NaN and 0, so a stage that reads them by mistake fails loudly instead of guessing)."""
+    meta = decoder.metadata
+    return SourceInfo(
+        source_id=str(fields["video-id"]),
+        path=meta.path,
+        duration=float("nan"),
+        width=meta.width,
+        height=meta.height,
+        fps=float("nan"),
+        num_frames=0,
+        rotation=meta.rotation,
+        video_codec=meta.codec,
+        audio_codec=meta.audio_codec,
+        audio_path=fields.get("audio-path") or None,
+        subtitle_path=fields.get("subtitle-path") or None,
+        description_path=fields.get("description-path") or None,
+        extra={k: v for k, v in fields.items() if k not in _RESERVED},
+    )
+
+
 _RESERVED = {"id", "video-id", "video-path", "audio-path", "subtitle-path", "description-path"}
 
 
@@ -148,43 +170,61 @@ def segment_source(decoder: VideoDecoder, fields: dict[str, Any], params: Segmen
     return SegmentResult(source, scan, scenes, verdicts, errors, time.perf_counter() - started)
 
 
+class SpeechGate:
+    """Stage 1's speech gate for the clips of one source, clip by clip as scenes close (subtitles read once)."""
+
+    def __init__(self, source: SourceInfo, params: SegmentParams, errors: list[dict[str, str]]) -> None:
+        self.source, self.params, self.errors = source, params, errors
+        self._cues: list[Cue] | None = None
+        self._cues_read = False
+
+    def _load_cues(self) -> list[Cue] | None:
+        if not self._cues_read:
+            self._cues_read = True
+            try:
+                self._cues = load_cues(str(self.source.subtitle_path))
+            except SubtitleError as exc:
+                self.errors.append({"reason": "subtitle_unreadable", "detail": str(exc)})
+        return self._cues
+
+    def apply(self, verdicts: list[ClipVerdict]) -> None:
+        """Gates the clips that passed so far (sets `gates["speech"]`, scores and `failed_gate`)."""
+        source, params = self.source, self.params
+        if not verdicts or params.speech_gate == "off":
+            return
+        if source.subtitle_path:
+            cues = self._load_cues()
+            for v in verdicts:
+                v.scores["speech_source"] = "subtitles"
+                ok = cues is not None and has_speech_cue(cues, v.clip.start, v.clip.end)
+                v.gates["speech"] = ok
+                if not ok:
+                    v.failed_gate = "speech" if cues is not None else "subtitle_unreadable"
+            return
+        if params.speech_gate == "keep":
+            for v in verdicts:
+                v.scores["speech_source"] = "none (kept: no subtitles)"
+                v.gates["speech"] = True
+            return
+        audio_file = source.audio_path or source.path
+        for v in verdicts:
+            v.scores["speech_source"] = "vad"
+            try:
+                fraction = speech_fraction(
+                    load_audio_16k(audio_file, v.clip.start, v.clip.end), params.vad_aggressiveness
+                )
+            except NoAudio as exc:
+                v.gates["speech"] = False
+                v.failed_gate = "no_audio"
+                v.scores["speech_error"] = str(exc)
+                continue
+            v.scores["speech_fraction"] = round(fraction, 4)
+            v.gates["speech"] = fraction >= params.vad_min_speech
+            if not v.gates["speech"]:
+                v.failed_gate = "speech"
+
+
 def _speech_gate(
     source: SourceInfo, verdicts: list[ClipVerdict], params: SegmentParams, errors: list[dict[str, str]]
 ) -> None:
-    if not verdicts or params.speech_gate == "off":
-        return
-    if source.subtitle_path:
-        cues: list[Cue] | None
-        try:
-            cues = load_cues(source.subtitle_path)
-        except SubtitleError as exc:
-            errors.append({"reason": "subtitle_unreadable", "detail": str(exc)})
-            cues = None
-        for v in verdicts:
-            v.scores["speech_source"] = "subtitles"
-            ok = cues is not None and has_speech_cue(cues, v.clip.start, v.clip.end)
-            v.gates["speech"] = ok
-            if not ok:
-                v.failed_gate = "speech" if cues is not None else "subtitle_unreadable"
-        return
-    if params.speech_gate == "keep":
-        for v in verdicts:
-            v.scores["speech_source"] = "none (kept: no subtitles)"
-            v.gates["speech"] = True
-        return
-    audio_file = source.audio_path or source.path
-    for v in verdicts:
-        v.scores["speech_source"] = "vad"
-        try:
-            fraction = speech_fraction(
-                load_audio_16k(audio_file, v.clip.start, v.clip.end), params.vad_aggressiveness
-            )
-        except NoAudio as exc:
-            v.gates["speech"] = False
-            v.failed_gate = "no_audio"
-            v.scores["speech_error"] = str(exc)
-            continue
-        v.scores["speech_fraction"] = round(fraction, 4)
-        v.gates["speech"] = fraction >= params.vad_min_speech
-        if not v.gates["speech"]:
-            v.failed_gate = "speech"
+    SpeechGate(source, params, errors).apply(verdicts)

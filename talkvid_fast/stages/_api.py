@@ -7,6 +7,9 @@ Note [Stage contract]: a stage is a small object whose fields are its config. Th
   3. asks `requests(clip)` which frames it needs, decodes each clip once, hands every stage its views,
   4. calls `process(batch)` with several clips at once and gets one `StageResult` per clip, in order.
 A failure on one clip is returned as a result with `error` set, not raised.
+`whole_source` (optional, True when absent) says that `requests(clip)` reads facts of the whole source
+(`clip.source.fps`, duration, frame count); the pipeline then asks only once the scan has ended. A stage
+that sets it False is asked as soon as its clip's scene closes (Note [Scene buffer]).
 """
 
 from __future__ import annotations
@@ -67,6 +70,7 @@ class FilterStage(Protocol):
     """Interface of the quality, motion and head stages (see Note [Stage contract])."""
 
     name: ClassVar[str]  #: "quality" | "motion" | "head"
+    # optional `whole_source: bool` (see Note [Stage contract]); not declared here so older stages still fit
 
     def setup(self) -> None: ...
 

@@ -1,0 +1,99 @@
+"""Decode and models overlap (Note [Worker dataflow]), shown by the order of recorded events, not by timing.
+
+A stand-in stage blocks its first batch until the worker's trace says the *next* source has been scanned
+(with a time limit). A worker that decodes and scores one source after the other can never get there: the
+batch times out, and the recorded order shows the model batch ending before the next source's decode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from talkvid_fast.pipeline import RunConfig, Worker
+from talkvid_fast.pipeline import _worker as worker_module
+from talkvid_fast.profile import load_profile
+from talkvid_fast.stages import FrameRequest, StageResult
+
+FIRST = "generated/freedomintelligence__talkvid_talk_emotion_gt.mp4"  # 137 frames, one scene
+SECOND = "multishot/pyscenedetect__goldeneye-vfr-drop3.mp4"  # 160 frames, two long scenes
+
+
+class _Trace:
+    def __init__(self) -> None:
+        self.events: list[tuple[str, str]] = []
+        self.lock = threading.Lock()
+        self.second_scanned = threading.Event()
+
+    def __call__(self, event: str, detail: str) -> None:
+        with self.lock:
+            self.events.append((event, detail))
+        if event == "scan_end" and detail == "second":
+            self.second_scanned.set()
+
+    def index(self, event: str, detail: str) -> int:
+        return self.events.index((event, detail))
+
+
+class _Blocking:
+    """A filter stage: two small frames per clip; its first batch waits for the second source's scan."""
+
+    name = "motion"
+    whole_source = False
+
+    def __init__(self, trace: _Trace) -> None:
+        self.trace, self.batches = trace, 0
+        self.waited: bool | None = None
+
+    def setup(self) -> None:
+        pass
+
+    def requests(self, clip: Any) -> list[FrameRequest]:
+        return [FrameRequest("v", np.array([0, clip.num_frames - 1]), (16, 16))]
+
+    def process(self, batch: list[tuple[Any, dict[str, Any]]]) -> list[StageResult]:
+        self.batches += 1
+        if self.batches == 1:
+            self.waited = self.trace.second_scanned.wait(timeout=30)
+        return [StageResult(passed=True, backend="blocking") for _ in batch]
+
+
+@pytest.mark.parametrize("streams", [1, 2])
+def test_model_batch_runs_while_the_next_source_decodes(
+    streams: int, testmedia: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trace = _Trace()
+    stage = _Blocking(trace)
+    monkeypatch.setattr(worker_module, "load_stage", lambda name, params, device: stage)
+    p = load_profile("paper")
+    sections = {k: dict(v) for k, v in p.sections.items()}
+    sections["segment"].update(speech_gate="keep", min_duration=2.0)
+    cfg = RunConfig(
+        profile=dataclasses.replace(p, sections=sections),
+        output=tmp_path,
+        stages=["segment", "motion"],
+        decode_streams=streams,
+    )
+    sources = [
+        {"video-id": "first", "video-path": str(testmedia / FIRST)},
+        {"video-id": "second", "video-path": str(testmedia / SECOND)},
+    ]
+    out = {src["source_id"]: (src, clips) for src, clips in Worker(cfg, trace=trace).process_many(sources)}
+    assert stage.waited is True, f"the model batch waited in vain: {trace.events}"
+    first_batch = next(d for e, d in trace.events if e == "model_start")
+    start, end = trace.index("model_start", first_batch), trace.index("model_end", first_batch)
+    # the first model batch started before the second source finished its scan, and ended after it
+    assert start < trace.index("scan_end", "second") < end, trace.events
+    assert trace.index("decode_start", "second") < end
+    # and nothing was lost on the way: every clip of both sources was scored, sources are complete
+    assert set(out) == {"first", "second"}
+    for src, clips in out.values():
+        assert src["status"] == "ok"
+        scored = [c for c in clips if "motion" in c["stages"]]
+        assert scored and all(c["stages"]["motion"]["backend"] == "blocking" for c in scored)
+    assert len(out["second"][1]) == 3 and sum("motion" in c["stages"] for c in out["second"][1]) == 2
