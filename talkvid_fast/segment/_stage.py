@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -106,22 +106,11 @@ def source_info(decoder: VideoDecoder, scan: ScanResult, fields: dict[str, Any])
         else (1.0 / meta.average_fps if meta.average_fps else 0.04)
     )
     duration = float(times[-1] - times[0]) + step
-    return SourceInfo(
-        source_id=str(fields["video-id"]),
-        path=meta.path,
+    return replace(
+        provisional_source(decoder, fields),
         duration=duration,
-        width=meta.width,
-        height=meta.height,
         fps=len(times) / duration if duration > 0 else meta.average_fps,
         num_frames=len(times),
-        rotation=meta.rotation,
-        video_codec=meta.codec,
-        audio_codec=meta.audio_codec,
-        audio_path=fields.get("audio-path") or None,
-        subtitle_path=fields.get("subtitle-path") or None,
-        description_path=fields.get("description-path") or None,
-        extra={k: v for k, v in fields.items() if k not in _RESERVED},
-        average_fps=meta.average_fps,
     )
 
 
@@ -144,6 +133,7 @@ def provisional_source(decoder: VideoDecoder, fields: dict[str, Any]) -> SourceI
         subtitle_path=fields.get("subtitle-path") or None,
         description_path=fields.get("description-path") or None,
         extra={k: v for k, v in fields.items() if k not in _RESERVED},
+        average_fps=meta.average_fps,  # the container's: known before the scan (Note [Official clock])
     )
 
 
