@@ -79,7 +79,9 @@ class SpeakerStage:
     """Active-speaker gate. params = the profile's [speaker] section (keys: `DEFAULTS`, docs/speaker.md)."""
 
     name: ClassVar[str] = "speaker"
-    whole_source: ClassVar[bool] = False  #: requests read only the clip and the frame size (Note [Scene buffer])
+    whole_source: ClassVar[bool] = (
+        False  #: requests read only the clip and the frame size (Note [Scene buffer])
+    )
 
     def __init__(self, params: dict[str, Any], device: str = "cpu") -> None:
         unknown = set(params) - set(DEFAULTS)
