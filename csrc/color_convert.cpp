@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "color_convert.cuh"
+#include "nv12_params.h"
 #include "ops.h"
 #include "tensor_view.h"
 
@@ -31,6 +32,19 @@ YuvToRgbParams make_yuv_params(int matrix, bool full_range) {
   p.cb_b = 2.0f * (1.0f - kb) * cs;
   p.cb_g = 2.0f * kb * (1.0f - kb) / kg * cs;
   p.cr_g = 2.0f * kr * (1.0f - kr) / kg * cs;
+  return p;
+}
+
+YuvToRgbParams nv12_params(const TensorView& y, const TensorView& uv, int matrix, bool full_range) {
+  YuvToRgbParams p = make_yuv_params(matrix, full_range);
+  p.y = y.data<uint8_t>();
+  p.u = uv.data<uint8_t>();
+  p.v = uv.data<uint8_t>() + 1;
+  p.y_pitch = y.stride(0);
+  p.c_pitch = uv.stride(0);
+  p.c_step = 2;
+  p.in_h = static_cast<int>(y.size(0));
+  p.in_w = static_cast<int>(y.size(1));
   return p;
 }
 
@@ -72,15 +86,7 @@ void nv12_to_rgb(py::handle y, py::handle uv, py::handle out, int matrix, bool f
   require_same_device(yv, {&cv, &ov});
   check_chroma(yv, cv, 3);
   check_out(ov);
-  YuvToRgbParams p = make_yuv_params(matrix, full_range);
-  p.y = yv.data<uint8_t>();
-  p.u = cv.data<uint8_t>();
-  p.v = cv.data<uint8_t>() + 1;
-  p.y_pitch = yv.stride(0);
-  p.c_pitch = cv.stride(0);
-  p.c_step = 2;
-  p.in_h = static_cast<int>(yv.size(0));
-  p.in_w = static_cast<int>(yv.size(1));
+  YuvToRgbParams p = nv12_params(yv, cv, matrix, full_range);
   p.out = ov.data<uint8_t>();
   p.out_pitch = ov.stride(0);
   p.out_h = static_cast<int>(ov.size(0));

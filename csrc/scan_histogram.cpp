@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "nv12_params.h"
 #include "ops.h"
 #include "scan_histogram.cuh"
 #include "tensor_view.h"
@@ -32,15 +33,7 @@ void nv12_scan_histogram(py::handle y, py::handle uv, py::handle counts, int64_t
     throw py::value_error("slot " + std::to_string(slot) + " outside counts' " + std::to_string(hv.size(0)) + " rows");
   }
   if (out_h <= 0 || out_w <= 0 || yv.size(0) <= 0 || yv.size(1) <= 0) throw py::value_error("empty image");
-  YuvToRgbParams p = make_yuv_params(matrix, full_range);
-  p.y = yv.data<uint8_t>();
-  p.u = cv.data<uint8_t>();
-  p.v = cv.data<uint8_t>() + 1;
-  p.y_pitch = yv.stride(0);
-  p.c_pitch = cv.stride(0);
-  p.c_step = 2;
-  p.in_h = static_cast<int>(yv.size(0));
-  p.in_w = static_cast<int>(yv.size(1));
+  YuvToRgbParams p = nv12_params(yv, cv, matrix, full_range);
   p.out = nullptr;  // the small frame is never stored
   p.out_h = out_h;
   p.out_w = out_w;
