@@ -10,12 +10,11 @@ files into the cache, checks their sha256 and deletes the wheel. Runs afterwards
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from ..weights import WeightFile, WeightSet, register, sha256_of
+from ..weights import WeightFile, WeightSet, pip_download, register, sha256_of
 
 MEDIAPIPE_VERSION = "0.10.21"
 WHEEL_NAME = f"mediapipe-{MEDIAPIPE_VERSION}-cp311-cp311-manylinux_2_28_x86_64.whl"
@@ -39,23 +38,15 @@ def _fetch_from_wheel(folder: Path) -> None:
     if all((folder / n).is_file() and sha256_of(folder / n) == f.sha256 for n, f in wanted.items()):
         return
     with tempfile.TemporaryDirectory(prefix="tvf-mediapipe-") as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--only-binary=:all:",
+        platform = (
             "--platform",
             "manylinux_2_28_x86_64",
             "--python-version",
             "311",
             "--implementation",
             "cp",
-            "-d",
-            tmp,
-            f"mediapipe=={MEDIAPIPE_VERSION}",
-        ]
+        )
+        cmd = pip_download(f"mediapipe=={MEDIAPIPE_VERSION}", tmp, *platform)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         wheel = Path(tmp) / WHEEL_NAME
         if proc.returncode != 0 or not wheel.is_file():

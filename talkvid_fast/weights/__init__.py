@@ -11,6 +11,7 @@ from ._store import (
     fetch,
     fetch_command,
     locate,
+    pip_download,
     set_dir,
     sha256_of,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "fetch_command",
     "get",
     "locate",
+    "pip_download",
     "register",
     "set_dir",
     "sha256_of",

