@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._store import WeightSet
 
 # name -> WeightSet. Entries: dover (quality), cotracker (motion), facemesh / insightface (head),
-# transnetv2 (shots).
+# transnetv2 (shots), inception_fid / i3d_fvd / syncnet_v2 (evalnets).
 WEIGHT_SETS: dict[str, WeightSet] = {}
 
 
@@ -33,6 +33,7 @@ def _load_all() -> None:
         "talkvid_fast.head.weights",
         "talkvid_fast.speaker.weights",
         "talkvid_fast.shots.weights",
+        "talkvid_fast.evalnets.weights",
     ):
         try:
             importlib.import_module(module)
