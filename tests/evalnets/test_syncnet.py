@@ -4,6 +4,7 @@ speech, with the windows cut as `SyncNetInstance.evaluate` cuts them; strict loa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ def audio_16k(path: Path, seconds: float) -> np.ndarray:
     """int16 mono 16 kHz samples, as ffmpeg's `-ac 1 -ar 16000 pcm_s16le` in upstream (here PyAV)."""
     import av
 
-    out = []
+    out: list[np.ndarray] = []
     with av.open(str(path)) as container:
         resampler = av.AudioResampler(format="s16", layout="mono", rate=16000)
         for frame in container.decode(audio=0):
@@ -35,7 +36,7 @@ def audio_16k(path: Path, seconds: float) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def nets() -> tuple[SyncNetEmbedder, torch.nn.Module]:
+def nets() -> tuple[SyncNetEmbedder, Any]:
     upstream = oracles.syncnet_model().S(num_layers_in_fc_layers=1024).eval()
     state = oracles.randomise(upstream, seed=3)
     upstream.load_state_dict(state)
@@ -44,9 +45,7 @@ def nets() -> tuple[SyncNetEmbedder, torch.nn.Module]:
     return SyncNetEmbedder(ours, batch=2), upstream
 
 
-def test_video_embeddings_match_upstream(
-    testmedia: Path, nets: tuple[SyncNetEmbedder, torch.nn.Module]
-) -> None:
+def test_video_embeddings_match_upstream(testmedia: Path, nets: tuple[SyncNetEmbedder, Any]) -> None:
     """RGB uint8 crops in; upstream gets what cv2 would give it (BGR float 0..255), window i = frames i..i+4,
     as `imtv[:, :, i:i + 5]`: max relative error < 1e-5 over the T - 4 = 3 windows."""
     embedder, upstream = nets
@@ -63,9 +62,7 @@ def test_video_embeddings_match_upstream(
     assert oracles.max_rel_err(got, ref) < 1e-5
 
 
-def test_audio_embeddings_match_upstream(
-    testmedia: Path, nets: tuple[SyncNetEmbedder, torch.nn.Module]
-) -> None:
+def test_audio_embeddings_match_upstream(testmedia: Path, nets: tuple[SyncNetEmbedder, Any]) -> None:
     """Real speech: python_speech_features.mfcc on the int16 samples, window i = MFCC columns 4i..4i+19 (as
     `cct[:, :, :, 4i:4i + 20]`): max relative error < 1e-5; float input in [-1, 1] gives the same."""
     import python_speech_features
