@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 
 from . import _checkpoint
+from ._precision import strict_fp32
 from .weights import I3D_FILE, I3D_FVD, I3D_GIT_BLOB_SHA1
 
 FVD_SIZE = 224
@@ -59,6 +60,7 @@ class I3DFeatures:
         self.batch = batch
 
     @torch.inference_mode()
+    @strict_fp32()
     def __call__(self, videos: torch.Tensor) -> torch.Tensor:
         out = []
         for i in range(0, len(videos), self.batch):

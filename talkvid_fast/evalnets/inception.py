@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _checkpoint
+from ._precision import strict_fp32
 from .weights import INCEPTION_FID, INCEPTION_FILE, INCEPTION_SHA256_PREFIX
 
 FID_SIZE = 299  #: pytorch-fid's input size
@@ -187,6 +188,7 @@ class InceptionFeatures:
         self.batch = batch
 
     @torch.inference_mode()
+    @strict_fp32()
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         out = [
             self.net(fid_preprocess(frames[i : i + self.batch].to(self.device))).float().cpu()

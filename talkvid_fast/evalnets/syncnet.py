@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from . import _checkpoint
+from ._precision import strict_fp32
 from .weights import SYNCNET_FILE, SYNCNET_V2
 
 EMBED = 1024
@@ -114,6 +115,7 @@ class SyncNetEmbedder:
         self.batch = batch
 
     @torch.inference_mode()
+    @strict_fp32()
     def video_embeddings(self, crops: torch.Tensor) -> torch.Tensor:
         """uint8 RGB face crops (T, 224, 224, 3) at 25 fps -> float32 (T - 4, 1024): window i = frames i..i+4."""
         if crops.dtype != torch.uint8 or crops.ndim != 4 or tuple(crops.shape[1:]) != (224, 224, 3):
@@ -131,6 +133,7 @@ class SyncNetEmbedder:
         return torch.cat(out)
 
     @torch.inference_mode()
+    @strict_fp32()
     def audio_embeddings(self, wav16k: np.ndarray) -> torch.Tensor:
         """16 kHz mono audio (int16, or float in [-1, 1]) -> float32 (N, 1024), window i = MFCC columns
         4i..4i+19 (N = (M - 20) // 4 + 1 for M MFCC columns)."""
