@@ -25,18 +25,17 @@ WIDE = "positives/liveportrait__s32.mp4"  # 1280x720: non-square, downscale
 def test_matches_pytorch_fid_on_real_frames(testmedia: Path) -> None:
     """Whole path, uint8 frames -> pool3, against pytorch-fid (its resize, normalisation and network) with
     the same random weights: max relative error < 1e-5 on 512² and 1280x720 frames."""
-    ours = FIDInception()
-    state = oracles.randomise(ours, seed=0)
-    ours.load_state_dict(state)
-    features = InceptionFeatures(ours)
-    with oracles.pytorch_fid() as inception:
+    with oracles.pytorch_fid() as inception:  # first: skips before any work when the oracle is absent
+        ours = FIDInception()
+        state = oracles.randomise(ours, seed=0)
+        ours.load_state_dict(state)
+        features = InceptionFeatures(ours)
         upstream = oracles.fid_upstream(inception, state)
         for clip in (CLIP, WIDE):
             frames = torch.from_numpy(decode_rgb(testmedia / clip, max_frames=1))
+            x = frames.permute(0, 3, 1, 2).float() / 255.0  # its ToTensor
             with torch.inference_mode():
-                ref = upstream(frames.permute(0, 3, 1, 2).float() / 255.0)[0].flatten(
-                    1
-                )  # its ToTensor: x/255
+                ref = upstream(x)[0].flatten(1)
             got = features(frames)
             assert got.shape == (1, 2048) and got.dtype == torch.float32
             assert ref.abs().max() > 0.1  # the random network passes signal through
@@ -46,8 +45,8 @@ def test_matches_pytorch_fid_on_real_frames(testmedia: Path) -> None:
 def test_checkpoint_layout_is_pytorch_fids(tmp_path: Path) -> None:
     """Our loader reads a file with exactly the key/shape list of the module pytorch-fid loads its checkpoint
     into (num_batches_tracked included or not), and rejects one with a key missing or renamed."""
-    state = oracles.randomise(FIDInception(), seed=1)
     with oracles.pytorch_fid() as inception:
+        state = oracles.randomise(FIDInception(), seed=1)
         layout = oracles.fid_checkpoint_net(inception, state).state_dict()
     path = tmp_path / "pt_inception.pth"
     torch.save(layout, path)
