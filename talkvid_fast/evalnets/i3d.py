@@ -1,19 +1,19 @@
-"""FVD I3D: StyleGAN-V's TorchScript of the TF-Hub `i3d-kinetics-400/1` network, used as it is.
+"""FVD I3D, two protocols (both in common_metrics_on_video_quality's `calculate_fvd(method=...)`).
 
-Note [Which I3D]: FVD numbers are only comparable when computed with the TF-Hub network
-(google-research/frechet_video_distance). StyleGAN-V exported that network to TorchScript
-(`i3d_torchscript.pt`, reported to reproduce TF-Hub's features) and common_metrics_on_video_quality and most
-recent video papers use that file. It is a TorchScript archive, not a state dict: `torch.jit.load` reads
-TorchScript code and tensors with its own restricted unpickler (no Python object is imported or executed),
-so it falls under Note [Weights] like `weights_only=True`. We call the network itself, so there is no port
-to prove; the parts that are ours are the preprocessing and the call, both taken from
-common_metrics_on_video_quality's `fvd/styleganv/fvd.py`, tested against that file on real frames. The
-other PyTorch I3D (piergiaj's `InceptionI3d` with `i3d_pretrained_400.pt`, used by VideoGPT/TATS) carries
-the original I3D release, not the TF-Hub weights, so its FVDs differ; we do not use it.
+Note [Which I3D]: FVD numbers are only comparable when computed with the same network and weights.
+- `styleganv` (default): the TF-Hub `i3d-kinetics-400/1` network of google-research's frechet_video_distance,
+  as StyleGAN-V's TorchScript `i3d_torchscript.pt` (reported to reproduce TF-Hub's features), used by
+  common_metrics_on_video_quality and most recent video papers. We call the file itself, as `fvd/styleganv/
+  fvd.py` does: `detector(x, rescale=False, resize=False, return_features=True)` -> 400 pre-softmax features.
+  It is a TorchScript archive, not a state dict: `torch.jit.load` reads TorchScript code and tensors with its
+  own restricted unpickler (no Python object is imported or executed), so it is not pickle loading either.
+- `videogpt`: piergiaj's `InceptionI3d(400)` with `i3d_pretrained_400.pt` (the original I3D release, not the
+  TF-Hub weights), as VideoGPT / TATS / MCVD compute FVD: our port (`_inception_i3d.py`) loaded strictly, the
+  logits averaged over time. Its FVDs differ from `styleganv`'s.
 
-Protocol: clips in [0, 1] -> short side resized to 224 (bilinear, align_corners=False, no antialiasing, the
-long side rounded up) -> centre crop 224² -> [-1, 1], layout (B, 3, T, 224, 224), then
-`detector(x, rescale=False, resize=False, return_features=True)` -> (B, 400) pre-softmax features.
+Preprocessing, the same in both for uint8 input: clips in [0, 1] -> short side resized to 224 (bilinear,
+align_corners=False, no antialiasing, the long side rounded up) -> centre crop 224² -> [-1, 1], layout
+(B, 3, T, 224, 224).
 """
 
 from __future__ import annotations
@@ -25,13 +25,24 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 
+from ..weights import WeightSet, WeightsMissing, fetch_command
 from . import _checkpoint
+from ._inception_i3d import InceptionI3d
 from ._precision import strict_fp32
-from .weights import I3D_FILE, I3D_FVD, I3D_GIT_BLOB_SHA1
+from .weights import (
+    I3D_FILE,
+    I3D_FVD,
+    I3D_GIT_BLOB_SHA1,
+    I3D_VIDEOGPT,
+    I3D_VIDEOGPT_FILE,
+    I3D_VIDEOGPT_GIT_BLOB_SHA1,
+)
 
 FVD_SIZE = 224
 FEATURES = 400
+PROTOCOLS = ("styleganv", "videogpt")
 
 
 def fvd_preprocess(videos: torch.Tensor, resolution: int = FVD_SIZE) -> torch.Tensor:
@@ -51,12 +62,24 @@ def fvd_preprocess(videos: torch.Tensor, resolution: int = FVD_SIZE) -> torch.Te
     return x.reshape(b, t, 3, resolution, resolution).permute(0, 2, 1, 3, 4).contiguous()
 
 
-class I3DFeatures:
-    """Callable: uint8 RGB clips (B, T, H, W, 3) -> float32 (B, 400) I3D features, in batches on `device`."""
+class StyleGANVDetector(nn.Module):
+    """StyleGAN-V's TorchScript detector called as common_metrics_on_video_quality calls it."""
 
-    def __init__(self, detector: torch.nn.Module, device: str = "cpu", batch: int = 10) -> None:
+    def __init__(self, script: nn.Module) -> None:
+        super().__init__()
+        self.script = script
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.script(x, rescale=False, resize=False, return_features=True)
+
+
+class I3DFeatures:
+    """Callable: uint8 RGB clips (B, T, H, W, 3) -> float32 (B, 400) I3D features, in batches on `device`.
+    `net` maps preprocessed (B, 3, T, 224, 224) clips to (B, 400)."""
+
+    def __init__(self, net: nn.Module, device: str = "cpu", batch: int = 10) -> None:
         self.device = torch.device(device)
-        self.detector = detector.to(self.device).eval()
+        self.net = net.to(self.device).eval()
         self.batch = batch
 
     @torch.inference_mode()
@@ -65,10 +88,10 @@ class I3DFeatures:
         out = []
         for i in range(0, len(videos), self.batch):
             x = fvd_preprocess(videos[i : i + self.batch]).to(self.device)
-            feats = self.detector(x, rescale=False, resize=False, return_features=True)
+            feats = self.net(x)
             if feats.shape != (len(x), FEATURES):
                 raise ValueError(
-                    f"the I3D detector returned {tuple(feats.shape)}, expected ({len(x)}, {FEATURES})"
+                    f"the I3D network returned {tuple(feats.shape)}, expected ({len(x)}, {FEATURES})"
                 )
             out.append(feats.float().cpu())
         return torch.cat(out) if out else torch.zeros(0, FEATURES)
@@ -98,14 +121,30 @@ def load_torchscript(path: str | Path) -> torch.jit.ScriptModule:
     return module.eval()
 
 
-def load_i3d(device: str = "cpu") -> I3DFeatures:
-    """The FVD I3D with the `i3d_fvd` weights (WeightsMissing with the fetch command when absent)."""
-    from ..weights import WeightsMissing, fetch_command
+def load_videogpt_i3d(path: str | Path) -> InceptionI3d:
+    """InceptionI3d from `i3d_pretrained_400.pt` (weights_only, every key and shape checked)."""
+    net = InceptionI3d()
+    _checkpoint.load_state_strict(net, _checkpoint.read_state_dict(Path(path)), "I3D (i3d_pretrained_400)")
+    return net.eval()
 
-    path = _checkpoint.weights_file(I3D_FVD, I3D_FILE, "FVD")
-    if git_blob_sha1(path) != I3D_GIT_BLOB_SHA1:
+
+def _verified(ws: WeightSet, name: str, blob: str, what: str) -> Path:
+    """The weight file, present and equal to the repository's copy (its git blob sha1)."""
+    path = _checkpoint.weights_file(ws, name, what)
+    if git_blob_sha1(path) != blob:
         raise WeightsMissing(
-            f"{path} is not StyleGAN-V's i3d_torchscript.pt (git blob sha1 {I3D_GIT_BLOB_SHA1[:12]}...)",
-            f"delete it and run `{fetch_command(I3D_FVD.name)}`",
+            f"{path} is not the expected {name} (git blob sha1 {blob[:12]}...)",
+            f"delete it and run `{fetch_command(ws.name)}`",
         )
-    return I3DFeatures(load_torchscript(path), device)
+    return path
+
+
+def load_i3d(device: str = "cpu", protocol: str = "styleganv") -> I3DFeatures:
+    """The FVD I3D of `protocol` with its weights (WeightsMissing with the fetch command when absent)."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"FVD protocol {protocol!r}; allowed: {', '.join(PROTOCOLS)}")
+    if protocol == "videogpt":
+        path = _verified(I3D_VIDEOGPT, I3D_VIDEOGPT_FILE, I3D_VIDEOGPT_GIT_BLOB_SHA1, "FVD (videogpt)")
+        return I3DFeatures(load_videogpt_i3d(path), device)
+    path = _verified(I3D_FVD, I3D_FILE, I3D_GIT_BLOB_SHA1, "FVD")
+    return I3DFeatures(StyleGANVDetector(load_torchscript(path)), device)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._store import WeightSet
 
 # name -> WeightSet. Entries: dover (quality), cotracker (motion), facemesh / insightface (head),
-# transnetv2 (shots), inception_fid / i3d_fvd / syncnet_v2 (evalnets).
+# transnetv2 (shots), inception_fid / i3d_fvd / i3d_videogpt / syncnet_v2 (evalnets).
 WEIGHT_SETS: dict[str, WeightSet] = {}
 
 

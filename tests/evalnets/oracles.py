@@ -10,7 +10,7 @@ missing (CI reaches PyPI only, and these are not installable there next to CPU t
   pytorch-fid builds on are plain PyTorch and run unmodified.
 - `syncnet_python/`: joonson/syncnet_python @ 6efbb1c (`SyncNetModel.py`, `SyncNetInstance.py`, MIT).
 - `common_metrics_on_video_quality/`: JunyaoHu/common_metrics_on_video_quality @ 5f75173
-  (`fvd/styleganv/fvd.py`).
+  (`fvd/styleganv/fvd.py`, `fvd/videogpt/fvd.py`, `fvd/videogpt/pytorch_i3d.py`).
 """
 
 from __future__ import annotations
@@ -73,6 +73,15 @@ def styleganv_fvd() -> types.ModuleType:
     """common_metrics_on_video_quality's `fvd/styleganv/fvd.py` (torch, numpy, scipy)."""
     path = upstream_dir("common_metrics_on_video_quality") / "fvd" / "styleganv" / "fvd.py"
     return load_file(path, "upstream_styleganv_fvd")
+
+
+def videogpt_fvd() -> tuple[types.ModuleType, types.ModuleType]:
+    """common_metrics_on_video_quality's `fvd/videogpt/fvd.py` and its `pytorch_i3d.py` (piergiaj's InceptionI3d
+    as VideoGPT copied it: BatchNorm eps 1e-5, logits averaged over time)."""
+    folder = upstream_dir("common_metrics_on_video_quality") / "fvd" / "videogpt"
+    return load_file(folder / "fvd.py", "upstream_videogpt_fvd"), load_file(
+        folder / "pytorch_i3d.py", "upstream_i3d"
+    )
 
 
 def randomise(model: nn.Module, seed: int) -> dict[str, torch.Tensor]:

@@ -1,6 +1,8 @@
-"""FVD I3D: our preprocessing and call against common_metrics_on_video_quality's `fvd/styleganv/fvd.py` on
-real frames. The network is StyleGAN-V's TorchScript itself (no port); with its file absent here, the call is
-checked with a stand-in TorchScript detector that honours the same `rescale` / `resize` flags."""
+"""FVD I3D against common_metrics_on_video_quality on real frames. `styleganv`: our preprocessing and call
+against `fvd/styleganv/fvd.py`; the network is StyleGAN-V's TorchScript itself (no port), and with its file
+absent here the call is checked through a stand-in TorchScript detector that honours the same `rescale` /
+`resize` flags. `videogpt`: our InceptionI3d port against `fvd/videogpt/pytorch_i3d.py` with identical random
+weights, and its checkpoint layout."""
 
 from __future__ import annotations
 
@@ -12,7 +14,16 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from talkvid_fast.evalnets.i3d import I3DFeatures, fvd_preprocess, git_blob_sha1, load_torchscript
+from talkvid_fast.evalnets._inception_i3d import InceptionI3d
+from talkvid_fast.evalnets.i3d import (
+    I3DFeatures,
+    StyleGANVDetector,
+    fvd_preprocess,
+    git_blob_sha1,
+    load_i3d,
+    load_torchscript,
+    load_videogpt_i3d,
+)
 from tests.conftest import decode_rgb
 from tests.evalnets import oracles
 
@@ -73,7 +84,7 @@ def test_features_match_upstream_get_feats(clips: dict[str, torch.Tensor], tmp_p
     detector = load_torchscript(path)
     videos = torch.stack([clips["square"][:, :590, :590]] * 2 + [clips["square"].flip(2)])
     ref = fvd.get_feats(videos.permute(0, 4, 1, 2, 3).float() / 255.0, detector, "cpu", bs=10)
-    got = I3DFeatures(detector, batch=2)(videos)
+    got = I3DFeatures(StyleGANVDetector(detector), batch=2)(videos)
     assert got.shape == (3, 400) and got.dtype == torch.float32
     assert oracles.max_rel_err(got, torch.from_numpy(ref)) < 1e-5
 
@@ -96,3 +107,43 @@ def test_git_blob_sha1_is_gits(tmp_path: Path) -> None:
 def test_bad_input_fails_clearly() -> None:
     with pytest.raises(ValueError, match=r"uint8 RGB \(B, T, H, W, 3\)"):
         fvd_preprocess(torch.zeros(16, 64, 64, 3, dtype=torch.uint8))
+
+
+def test_videogpt_i3d_matches_upstream_on_real_clip(clips: dict[str, torch.Tensor]) -> None:
+    """Our port through our preprocessing vs VideoGPT's `preprocess_single` (x2, as its `preprocess`) and
+    `get_logits` with upstream's InceptionI3d, identical random weights, one real 10-frame 1280x720 clip (the
+    fewest frames common_metrics allows): max relative error < 1e-5."""
+    fvd, pytorch_i3d = oracles.videogpt_fvd()
+    upstream = pytorch_i3d.InceptionI3d(400, in_channels=3).eval()
+    state = oracles.randomise(upstream, seed=7)
+    upstream.load_state_dict(state)
+    ours = InceptionI3d()
+    ours.load_state_dict(state, strict=True)
+    video = clips["landscape"][:10]
+    ref = fvd.get_logits(upstream, torch.stack([fvd.preprocess_single(video, 224)]) * 2, "cpu")
+    got = I3DFeatures(ours)(video[None])
+    assert got.shape == (1, 400) and ref.abs().max() > 0.1
+    assert oracles.max_rel_err(got, ref) < 1e-5
+
+
+def test_videogpt_checkpoint_layout_is_upstreams(tmp_path: Path) -> None:
+    """Upstream InceptionI3d's state dict (the layout of i3d_pretrained_400.pt) loads through our loader; a
+    missing or renamed key is refused."""
+    _, pytorch_i3d = oracles.videogpt_fvd()
+    state = oracles.randomise(pytorch_i3d.InceptionI3d(400, in_channels=3), seed=8)
+    path = tmp_path / "i3d_pretrained_400.pt"
+    torch.save(state, path)
+    net = load_videogpt_i3d(path)
+    assert all(torch.equal(net.state_dict()[k], v) for k, v in state.items())
+    for broken, message in (
+        ({k: v for k, v in state.items() if k != "Mixed_5c.b3b.bn.running_var"}, "1 missing"),
+        ({k.replace("logits.", "fc."): v for k, v in state.items()}, "unexpected"),
+    ):
+        torch.save(broken, path)
+        with pytest.raises(ValueError, match=message):
+            load_videogpt_i3d(path)
+
+
+def test_unknown_protocol_lists_the_allowed_ones() -> None:
+    with pytest.raises(ValueError, match="allowed: styleganv, videogpt"):
+        load_i3d(protocol="tfhub")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -18,9 +19,10 @@ from talkvid_fast.weights import WeightsMissing, get, set_dir, sha256_of
 from talkvid_fast.weights.__main__ import main as weights_cli
 from tests.evalnets.oracles import randomise
 
-LOADERS = {
+LOADERS: dict[str, Callable[[], object]] = {
     "inception_fid": evalnets.load_inception,
     "i3d_fvd": evalnets.load_i3d,
+    "i3d_videogpt": lambda: evalnets.load_i3d(protocol="videogpt"),
     "syncnet_v2": evalnets.load_syncnet,
 }
 
@@ -43,7 +45,10 @@ def test_absent_weights_say_how_to_fetch(home: Path, name: str) -> None:
 def test_registered_and_listed(home: Path, capsys: pytest.CaptureFixture[str]) -> None:
     urls = {name: get(name).files[0].url or "" for name in LOADERS}
     assert urls["inception_fid"].endswith("/fid_weights/pt_inception-2015-12-05-6726825d.pth")
-    assert "ge9e5ujwgetktms/i3d_torchscript.pt" in urls["i3d_fvd"]
+    assert urls["i3d_fvd"].endswith(
+        "/5f751734ce9cef4cd2dddb235726b75dff62a387/fvd/styleganv/i3d_torchscript.pt"
+    )
+    assert urls["i3d_videogpt"].endswith("/fvd/videogpt/i3d_pretrained_400.pt")
     assert urls["syncnet_v2"].endswith("/lipsync/data/syncnet_v2.model")
     assert weights_cli(["list"]) == 0
     listed = capsys.readouterr().out
@@ -74,12 +79,21 @@ def test_inception_file_must_carry_its_hash_prefix(home: Path, monkeypatch: pyte
     assert torch.equal(features.net.state_dict()["fc.weight"], state["fc.weight"])
 
 
-def test_i3d_file_must_be_the_repositorys_blob(home: Path) -> None:
-    folder = set_dir("i3d_fvd")
+@pytest.mark.parametrize(
+    ("protocol", "name", "file", "blob"),
+    [
+        ("styleganv", "i3d_fvd", "i3d_torchscript.pt", "93daef59c7ae"),
+        ("videogpt", "i3d_videogpt", "i3d_pretrained_400.pt", "a867b87ac3a9"),
+    ],
+)
+def test_i3d_file_must_be_the_repositorys_blob(
+    home: Path, protocol: str, name: str, file: str, blob: str
+) -> None:
+    folder = set_dir(name)
     folder.mkdir(parents=True)
-    (folder / "i3d_torchscript.pt").write_bytes(b"not the detector")
-    with pytest.raises(WeightsMissing, match="git blob sha1 93daef59c7ae"):
-        evalnets.load_i3d()
+    (folder / file).write_bytes(b"not the detector")
+    with pytest.raises(WeightsMissing, match=f"git blob sha1 {blob}"):
+        evalnets.load_i3d(protocol=protocol)
 
 
 def test_checkpoints_are_read_without_pickle(tmp_path: Path) -> None:
