@@ -21,7 +21,8 @@ import torch
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from talkvid_fast.evalnets.i3d import fvd_preprocess  # noqa: E402
+from talkvid_fast.evalnets._inception_i3d import InceptionI3d  # noqa: E402
+from talkvid_fast.evalnets.i3d import I3DFeatures, fvd_preprocess  # noqa: E402
 from talkvid_fast.evalnets.inception import FIDInception, InceptionFeatures  # noqa: E402
 from talkvid_fast.evalnets.syncnet import SyncNet, SyncNetEmbedder  # noqa: E402
 from talkvid_fast.rtf import environment  # noqa: E402
@@ -104,6 +105,28 @@ def syncnet(device: str, reps: int) -> dict[str, Any]:
     }
 
 
+def i3d_videogpt(device: str, reps: int) -> dict[str, Any]:
+    fvd, pytorch_i3d = oracles.videogpt_fvd()
+    upstream = pytorch_i3d.InceptionI3d(400, in_channels=3).eval()
+    state = oracles.randomise(upstream, seed=7)
+    upstream.load_state_dict(state)
+    net = InceptionI3d()
+    net.load_state_dict(state)
+    features = I3DFeatures(net, device)
+    clip = FVD_CLIPS["landscape"]
+    video = torch.from_numpy(decode_rgb(TESTMEDIA / clip, max_frames=16))
+    ref = fvd.get_logits(upstream, torch.stack([fvd.preprocess_single(video, 224)]) * 2, "cpu")
+    err = oracles.max_rel_err(features(video[None]), ref)
+    seconds = timed(lambda: features(video[None]), reps)
+    return {
+        "oracle": "common_metrics_on_video_quality @ 5f75173 fvd/videogpt/pytorch_i3d.py InceptionI3d(400)",
+        "clip": clip,
+        "frames": list(video.shape),
+        "max_rel_err": err,
+        "ms_per_clip": 1000 * seconds,
+    }
+
+
 def i3d_preprocessing() -> dict[str, Any]:
     fvd = oracles.styleganv_fvd()
     rows = []
@@ -136,10 +159,16 @@ def main() -> None:
         "inception_fid": inception(args.device, args.reps),
         "syncnet_v2": syncnet(args.device, args.reps),
         "i3d_fvd": i3d_preprocessing(),
+        "i3d_videogpt": i3d_videogpt(args.device, args.reps),
     }
     out = REPO / "bench" / "results" / f"evalnets_{args.device}"
     out.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
-    inc, sync, i3d = result["inception_fid"], result["syncnet_v2"], result["i3d_fvd"]
+    inc, sync, i3d, vg = (
+        result["inception_fid"],
+        result["syncnet_v2"],
+        result["i3d_fvd"],
+        result["i3d_videogpt"],
+    )
     env = result["environment"]
     lines = [
         f"# Evaluation networks vs upstream ({args.device})",
@@ -158,12 +187,14 @@ def main() -> None:
             f"| FVD preprocessing ({r['shape']}) | {r['clip']} {r['frames']} | {i3d['oracle']} | abs {r['max_abs_err']:.2e} |"
             for r in i3d["preprocessing"]
         ),
+        f"| FVD I3D, videogpt protocol | {vg['clip']} {vg['frames']} | {vg['oracle']} | {vg['max_rel_err']:.2e} |",
         "",
         "| network | time |",
         "|---|---:|",
         f"| FID Inception (299², batch 8) | {inc['ms_per_frame']:.1f} ms/frame |",
         f"| SyncNet lip (batch 20) | {sync['ms_per_video_window']:.1f} ms/window |",
         f"| SyncNet audio (batch 20) | {sync['ms_per_audio_window']:.2f} ms/window |",
+        f"| I3D videogpt (16 x 224²) | {vg['ms_per_clip']:.0f} ms/clip |",
         "",
         f"Command: `TALKVID_UPSTREAM=... python bench/micro/evalnets.py --device {args.device} --reps {args.reps}`",
         "",
