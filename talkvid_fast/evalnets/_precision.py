@@ -1,8 +1,8 @@
 """Note [Metrics in fp32]: the evaluation networks run in true fp32 on every device.
 
 PyTorch lets cuDNN convolutions use TF32 on Ampere and later GPUs by default (`cudnn.allow_tf32` is True),
-which rounds the inputs of every convolution to 10 mantissa bits: features then differ from the CPU ones by
-about 1e-3 relative, enough to move an FID or FVD in its reported digits. Metrics must not depend on the
+which rounds the inputs of every convolution to 10 mantissa bits (about 1e-3 relative precision), enough to
+move an FID or FVD in its reported digits. Metrics must not depend on the
 GPU they ran on, so every call of an evaluation network switches TF32 off for its duration (convolutions
 and matmuls, through the legacy flags that set cuDNN's conv and RNN alike) and restores the caller's
 settings afterwards.
