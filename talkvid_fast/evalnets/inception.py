@@ -15,6 +15,8 @@ BatchNorm eps is 1e-3 everywhere.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -197,10 +199,8 @@ class InceptionFeatures:
         return torch.cat(out) if out else torch.zeros(0, FEATURES)
 
 
-def load_fid_inception(path: str) -> FIDInception:
+def load_fid_inception(path: str | Path) -> FIDInception:
     """FIDInception from a pytorch-fid checkpoint (weights_only, every key and shape checked)."""
-    from pathlib import Path
-
     net = FIDInception()
     _checkpoint.load_state_strict(net, _checkpoint.read_state_dict(Path(path)), "pytorch-fid Inception")
     return net.eval()
@@ -216,4 +216,4 @@ def load_inception(device: str = "cpu") -> InceptionFeatures:
             f"{path} is not pytorch-fid's file: its sha256 does not start with {INCEPTION_SHA256_PREFIX}",
             f"delete it and run `{fetch_command(INCEPTION_FID.name)}`",
         )
-    return InceptionFeatures(load_fid_inception(str(path)), device)
+    return InceptionFeatures(load_fid_inception(path), device)
