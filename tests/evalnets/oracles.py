@@ -8,8 +8,10 @@ missing (CI reaches PyPI only, and these are not installable there next to CPU t
   (`torchvision::nms`, `torchvision::qnms` in `_meta_registrations.py`). We declare those two op schemas
   (no kernel, nothing computes with them) so that `import torchvision` gets through; the Inception classes
   pytorch-fid builds on are plain PyTorch and run unmodified.
-- `syncnet_python/`: joonson/syncnet_python @ 6efbb1c (`SyncNetModel.py`, `SyncNetInstance.py`, MIT).
-- `common_metrics_on_video_quality/`: JunyaoHu/common_metrics_on_video_quality @ 5f75173
+- `syncnet_python/`: joonson/syncnet_python @ 6efbb1c305c23f47a62b09cf4215a8ac45e97d49 (`SyncNetModel.py`,
+  `SyncNetInstance.py`, MIT).
+- `common_metrics_on_video_quality/`: JunyaoHu/common_metrics_on_video_quality @ 5f751734ce9cef4cd2dddb235726b75dff62a387
+  (no licence file in that repository; read here as a test oracle only)
   (`fvd/styleganv/fvd.py`, `fvd/videogpt/fvd.py`, `fvd/videogpt/pytorch_i3d.py`).
 """
 
