@@ -11,8 +11,8 @@ missing (CI reaches PyPI only, and these are not installable there next to CPU t
 - `syncnet_python/`: joonson/syncnet_python @ 6efbb1c305c23f47a62b09cf4215a8ac45e97d49 (`SyncNetModel.py`,
   `SyncNetInstance.py`, MIT).
 - `common_metrics_on_video_quality/`: JunyaoHu/common_metrics_on_video_quality @ 5f751734ce9cef4cd2dddb235726b75dff62a387
-  (no licence file in that repository; read here as a test oracle only)
-  (`fvd/styleganv/fvd.py`, `fvd/videogpt/fvd.py`, `fvd/videogpt/pytorch_i3d.py`).
+  (`fvd/styleganv/fvd.py`, `fvd/videogpt/fvd.py`, `fvd/videogpt/pytorch_i3d.py`); the repository has no
+  licence file, so these are read as test oracles only.
 """
 
 from __future__ import annotations
