@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._store import WeightSet
 
 # name -> WeightSet. Entries: dover (quality), cotracker (motion), facemesh / insightface (head),
-# transnetv2 (shots).
+# transnetv2 (shots), wav2vec2_base_960h (prepare).
 WEIGHT_SETS: dict[str, WeightSet] = {}
 
 
@@ -33,6 +33,7 @@ def _load_all() -> None:
         "talkvid_fast.head.weights",
         "talkvid_fast.speaker.weights",
         "talkvid_fast.shots.weights",
+        "talkvid_fast.prepare.weights",
     ):
         try:
             importlib.import_module(module)
