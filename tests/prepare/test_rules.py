@@ -48,7 +48,7 @@ def _ffmpeg_fps(path: Path, fps: int) -> tuple[np.ndarray, list[str], list[str]]
                     return
 
         for frame in c.decode(s):
-            times.append(float(frame.pts * s.time_base))
+            times.append(float(frame.pts * s.time_base))  # type: ignore[operator]
             src.append(_digest(frame))
             graph.push(frame)
             drain()
