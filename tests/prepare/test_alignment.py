@@ -1,0 +1,68 @@
+"""Audio and video of a prepared clip line up: a flash frame and a click, made together, land within one
+output frame of each other; the WAV is 16 kHz mono with exactly frames / fps seconds of samples."""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+
+from talkvid_fast.head._facemesh_backend import Faces
+from talkvid_fast.prepare._layouts import Layout
+from talkvid_fast.prepare._source import PrepareParams, SourcePreparer
+
+from ..media import write_video
+
+FPS_IN, FLASH = 25, 37  # the flash: source frames 37-38 (from 1.48 s; 25 -> 24 fps drops one frame a second,
+# here frame 37); the click starts at 1.48 s
+
+
+class OneFace:
+    """Stands in for BlazeFace + Face Mesh: one fixed face per frame (faces are not under test here)."""
+
+    def analyze(self, clips: list) -> list[list[Faces]]:
+        lm = np.zeros((1, 468, 3))
+        lm[0, :, 0], lm[0, :, 1] = np.linspace(40, 80, 468), np.linspace(30, 90, 468)
+        face = Faces(np.array([[40.0, 30.0, 80.0, 90.0]]), np.zeros((1, 5, 2)), np.zeros((1, 3)),
+                     np.ones(1), np.ones(1), lm)  # fmt: skip
+        return [[face] * len(frames) for frames in clips]
+
+
+def _source(path: Path) -> Path:
+    n = 60
+    frames = [np.full((96, 128, 3), 60, np.uint8) for _ in range(n)]
+    frames[FLASH][:] = frames[FLASH + 1][:] = 250
+    audio = np.zeros(int(n / FPS_IN * 16_000), np.int16)
+    click = int(FLASH / FPS_IN * 16_000)
+    audio[click : click + 160] = 20_000  # 10 ms burst
+    return write_video(path, frames, fps=FPS_IN, audio=audio)
+
+
+def test_flash_and_click_align_within_one_frame(tmp_path: Path) -> None:
+    src = _source(tmp_path / "flash.mp4")
+    start, end = 0.5, 2.3  # source frames 13 .. 57
+    clip = {"clip_id": "flash-scene1", "start": start, "end": end, "start_frame": 13, "end_frame": 58}
+    fps = 24.0
+    layout = Layout("vexpress", tmp_path / "out")
+    params = PrepareParams(format="vexpress", fps=fps, size=64)
+    _, records = SourcePreparer(params, layout, OneFace()).source(str(src), None, [clip])
+    (rec,) = records
+    assert rec["status"] == "ok", rec
+    k_count = int((end - start) * fps)
+    assert rec["frames"] == k_count
+
+    with av.open(str(layout.root / rec["files"]["video"])) as c:
+        decoded = list(c.decode(video=0))
+    luma = [f.to_ndarray(format="gray").mean() for f in decoded]
+    assert len(luma) == k_count
+    assert np.allclose([f.time for f in decoded], np.arange(k_count) / fps, atol=1e-3)  # CFR at 24 fps
+    k_flash = int(np.flatnonzero(np.array(luma) > 150)[0])  # first frame of the flash
+    with wave.open(str(layout.root / rec["files"]["audio"])) as w:
+        assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (16_000, 1, 2)
+        samples = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    assert len(samples) == round(k_count / fps * 16_000)
+    j_click = int(np.flatnonzero(np.abs(samples.astype(int)) > 5000)[0])
+    assert abs(k_flash / fps - j_click / 16_000) <= 1 / fps
+    assert abs(j_click / 16_000 - (FLASH / FPS_IN - start)) <= 0.005  # the audio itself starts at `start`
