@@ -138,7 +138,7 @@ class Layout:
         for n in range(0, len(records), self.shard_clips):
             name = f"shard-{n // self.shard_clips:06d}.tar"
             tmp = shard_dir / f".{name}.tmp"
-            with tarfile.open(tmp, "w", format=tarfile.USTAR_FORMAT) as tar:
+            with tarfile.open(tmp, "w", format=tarfile.PAX_FORMAT) as tar:
                 for r in records[n : n + self.shard_clips]:
                     key = r["clip_id"].replace(".", "_")
                     meta = {k: v for k, v in r.items() if k not in ("files", "kind", "seconds")}
@@ -162,9 +162,12 @@ class Layout:
                     for ext, data in members.items():
                         info = tarfile.TarInfo(f"{key}.{ext}")
                         info.size = len(data)
-                        tar.addfile(info, io.BytesIO(data))
+                        header = len(
+                            info.tobuf(tar.format, tar.encoding, tar.errors)
+                        )  # with long-name records
                         col = ext.replace(".", "_")
-                        row[f"{col}_offset"] = tar.getmembers()[-1].offset_data
+                        row[f"{col}_offset"] = tar.offset + header
+                        tar.addfile(info, io.BytesIO(data))
                         row[f"{col}_size"] = len(data)
                     index.append(row)
             tmp.replace(shard_dir / name)

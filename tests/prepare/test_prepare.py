@@ -20,33 +20,9 @@ import numpy as np
 import pytest
 
 from ..conftest import decode_rgb
-from ..pipeline.helpers import REPO, run_cli
+from ..pipeline.helpers import REPO
 
-SOURCES = ("positives/sadtalker__WDA_AlexandriaOcasioCortez_000.mp4", "positives/retalking__face1.mp4")
 FPS = 4  # a low output rate keeps the per-frame face models quick on the CPU; the rule is the same at 24
-
-
-@pytest.fixture(scope="module")
-def run(testmedia: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    base = tmp_path_factory.mktemp("prepare")
-    inputs = base / "in"
-    inputs.mkdir()
-    for name in SOURCES:
-        (inputs / Path(name).name).symlink_to(testmedia / name)
-    out = base / "run"
-    proc = run_cli(
-        "--input",
-        str(inputs),
-        "--output",
-        str(out),
-        "--stages",
-        "segment,head",
-        "--export",
-        "spans",
-        "--no-report",
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return out
 
 
 def _prepare(*args: str) -> list[str]:
