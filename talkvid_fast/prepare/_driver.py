@@ -41,14 +41,19 @@ class PrepareSummary:
     dropped: dict[str, int]  #: reason -> clips
     this_run_clips: int  #: clips handled by this invocation (not skipped as committed)
     seconds: float  #: wall time of this invocation
+    cpu_seconds: float  #: CPU time of this process (all threads): what a busy shared machine does not inflate
     video_seconds: float  #: seconds of prepared video written by this invocation
     manifests: list[str]
     audio_features: str  #: "wav2vec2_base_960h" or "not run: ..." / "off"
+    timings: dict[
+        str, float
+    ]  #: seconds of this invocation by part (source: decode and everything per source)
 
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["clips_per_second"] = round(self.this_run_clips / self.seconds, 4) if self.seconds else None
         d["rtf"] = round(self.seconds / self.video_seconds, 4) if self.video_seconds else None
+        d["rtf_cpu"] = round(self.cpu_seconds / self.video_seconds, 4) if self.video_seconds else None
         return d
 
 
@@ -107,7 +112,7 @@ def prepare_run(
     log: Callable[[str], None] = print,
 ) -> PrepareSummary:
     """Prepares every passing clip of the run in `run_dir` into `out` (Note [Prepare journal])."""
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     run = read_run(run_dir)
     layout = Layout(params.format, out, shard_clips)
     _check_params(out, run_dir, params, fresh)
@@ -125,6 +130,7 @@ def prepare_run(
     if params.audio_features and features is None:
         log(f"audio features {features_state}")
     handled, video_seconds = 0, 0.0
+    timings: Counter[str] = Counter()
     try:
         if todo:
             preparer = SourcePreparer(
@@ -139,6 +145,9 @@ def prepare_run(
                 r["source_path"] = path
             journal.append({"source_id": sid, "path": path, **srec}, crecs)
             handled += len(crecs)
+            timings["source"] += srec.get("seconds", 0.0)
+            for r in crecs:
+                timings.update(r.get("timings", {}))
             video_seconds += sum(r["frames"] / r["fps"] for r in crecs if r["status"] == "ok")
             ok = sum(r["status"] == "ok" for r in crecs)
             log(f"[{n}/{len(todo)}] {sid}: {ok} of {len(crecs)} clips prepared")
@@ -153,9 +162,11 @@ def prepare_run(
         dropped=dict(Counter(r["reason"] for r in records if r["status"] != "ok")),
         this_run_clips=handled,
         seconds=round(time.perf_counter() - started, 3),
+        cpu_seconds=round(time.process_time() - cpu_started, 3),
         video_seconds=round(video_seconds, 3),
         manifests=[str(m) for m in manifests],
         audio_features=features_state,
+        timings={k: round(v, 3) for k, v in timings.items()},
     )
     write_atomic(out / SUMMARY_FILE, json.dumps(summary.as_dict(), indent=2).encode())
     return summary

@@ -169,7 +169,9 @@ class SourcePreparer:
         n_samples = int(round(k_count / self.p.fps * SAMPLE_RATE))
         samples = np.pad(samples[:n_samples], (0, max(0, n_samples - len(samples))))
 
+        t_faces = time.perf_counter()
         info = self._faces(decoder, uniq)
+        t_faces = time.perf_counter() - t_faces
         info = {key: v[pos] for key, v in info.items()}
         bad = info["face_count"] != 1
         if not (info["face_count"] > 0).any():
@@ -193,13 +195,16 @@ class SourcePreparer:
             p.parent.mkdir(parents=True, exist_ok=True)
         if "images" in paths:
             paths["images"].mkdir(exist_ok=True)
+        t_encode = time.perf_counter()
         self._encode(decoder, [s[3] for s in shown], regions, paths)
+        t_encode = time.perf_counter() - t_encode
         face_info = _to_crop(info, regions, self.p.size)
         face_info["source_frame"] = np.array([s[1] for s in shown], np.int64)
         face_info["source_time"] = np.array([s[2] for s in shown], np.float64)
         _write_npz(paths["face_info"], face_info)
         _write_wav(paths["audio"], samples)
         files = {"video": paths["video"], "face_info": paths["face_info"], "audio": paths["audio"]}
+        t_features = time.perf_counter()
         if self.features is not None:
             _write_npz(paths["audio_embeds"], {"global_embeds": self.features(samples)})
             files["audio_embeds"] = paths["audio_embeds"]
@@ -223,6 +228,12 @@ class SourcePreparer:
             "audio_samples": int(n_samples),
             "files": {k: str(v.relative_to(self.layout.root)) for k, v in files.items()},
             "seconds": round(time.perf_counter() - started, 4),
+            # face models (with their RGB conversion), crop + x264 (+ Hallo's PNGs), audio features + masks
+            "timings": {
+                "faces": round(t_faces, 4),
+                "crop_encode": round(t_encode, 4),
+                "side_files": round(time.perf_counter() - t_features, 4),
+            },
         }
 
     def _faces(self, decoder: Any, frames: list[Any]) -> dict[str, np.ndarray]:
