@@ -8,6 +8,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from talkvid_fast.head._facemesh_backend import Faces
 from talkvid_fast.prepare._layouts import Layout
@@ -66,3 +67,26 @@ def test_flash_and_click_align_within_one_frame(tmp_path: Path) -> None:
     j_click = int(np.flatnonzero(np.abs(samples.astype(int)) > 5000)[0])
     assert abs(k_flash / fps - j_click / 16_000) <= 1 / fps
     assert abs(j_click / 16_000 - (FLASH / FPS_IN - start)) <= 0.005  # the audio itself starts at `start`
+
+
+def test_the_nvdec_path_prepares_the_same_clip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The GPU decoder's code path (NV12 surfaces, our nv12_to_rgb, device tensors into the warp), run on the
+    CPU with the stand-in PyNvVideoCodec of tests/decode: same frames shown, same crops to a few levels."""
+    import sys
+
+    from ..decode.test_nvdec_path import _fake_pynvvideocodec
+
+    monkeypatch.setitem(sys.modules, "PyNvVideoCodec", _fake_pynvvideocodec())
+    src = _source(tmp_path / "flash.mp4")
+    clip = {"clip_id": "flash-scene1", "start": 0.5, "end": 2.3, "start_frame": 13, "end_frame": 58}
+    out = {}
+    for decoder in ("pyav", "nvdec"):
+        layout = Layout("vexpress", tmp_path / decoder)
+        params = PrepareParams(format="vexpress", fps=24.0, size=64, decoder=decoder)
+        srec, (rec,) = SourcePreparer(params, layout, OneFace()).source(str(src), None, [clip])
+        assert srec["decoder"].startswith(decoder) and rec["status"] == "ok"
+        with av.open(str(layout.root / rec["files"]["video"])) as c:
+            frames = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)]).astype(int)
+        out[decoder] = (np.load(layout.root / rec["files"]["face_info"])["source_frame"], frames)
+    np.testing.assert_array_equal(out["pyav"][0], out["nvdec"][0])
+    assert np.abs(out["pyav"][1] - out["nvdec"][1]).max() <= 6
