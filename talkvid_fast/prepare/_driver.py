@@ -52,8 +52,9 @@ class PrepareSummary:
     def as_dict(self) -> dict[str, Any]:
         d = dict(self.__dict__)
         d["clips_per_second"] = round(self.this_run_clips / self.seconds, 4) if self.seconds else None
-        d["rtf"] = round(self.seconds / self.video_seconds, 4) if self.video_seconds else None
-        d["rtf_cpu"] = round(self.cpu_seconds / self.video_seconds, 4) if self.video_seconds else None
+        # RTF as everywhere in the project: seconds of (output) video per wall (or CPU) second
+        d["rtf"] = round(self.video_seconds / self.seconds, 4) if self.seconds else None
+        d["rtf_cpu"] = round(self.video_seconds / self.cpu_seconds, 4) if self.cpu_seconds else None
         return d
 
 
