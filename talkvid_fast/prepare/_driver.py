@@ -89,6 +89,8 @@ def _face_backend(run_head: dict[str, Any], device: str) -> Any:
         nms_iou=float(p.get("nms_iou", 0.3)),
         min_presence=float(p.get("min_presence", 0.5)),
         batch_size=int(p.get("batch_size", 64)),
+        precision=str(p.get("precision", "fp32")) if device.startswith("cuda") else "fp32",
+        runtime=str(p.get("runtime", "auto")),  # the run's engine choice (onnxruntime on a CPU, TensorRT)
     )
 
 
