@@ -90,3 +90,31 @@ def test_the_nvdec_path_prepares_the_same_clip(tmp_path: Path, monkeypatch: pyte
         out[decoder] = (np.load(layout.root / rec["files"]["face_info"])["source_frame"], frames)
     np.testing.assert_array_equal(out["pyav"][0], out["nvdec"][0])
     assert np.abs(out["pyav"][1] - out["nvdec"][1]).max() <= 6
+
+
+def test_the_smoothed_crop_is_the_bilinear_square_around_the_face(tmp_path: Path) -> None:
+    """`--crop smoothed` with a still face: the square of 1.6 x its long side, capped at the frame's short side
+    and shifted inside it, resampled bilinearly (full-frame warp, not a slice) and mapped into the face info."""
+    import cv2
+
+    yy, xx = np.mgrid[0:96, 0:128]
+    texture = np.stack([xx * 2, yy * 2, 120 + 60 * np.sin(xx / 5) * np.cos(yy / 7)], -1).astype(np.uint8)
+    src = write_video(tmp_path / "grad.mp4", [texture] * 40, fps=25, audio=np.zeros(16_000 * 2, np.int16))
+    clip = {"clip_id": "grad-scene1", "start": 0.2, "end": 1.4, "start_frame": 5, "end_frame": 35}
+    layout = Layout("vexpress", tmp_path / "out")
+    params = PrepareParams(format="vexpress", fps=24.0, size=64, crop="smoothed")
+    _, (rec,) = SourcePreparer(params, layout, OneFace()).source(str(src), None, [clip])
+    assert rec["status"] == "ok" and rec["crop_region"] is None
+    # OneFace's box (40, 30)-(80, 90): side 1.6 x 60 = 96 = the frame's height; centre x 60 -> window x 12..108
+    with av.open(str(src)) as c:
+        decoded = next(iter(c.decode(video=0))).to_ndarray(format="rgb24")
+    ref = cv2.resize(decoded[0:96, 12:108], (64, 64), interpolation=cv2.INTER_LINEAR).astype(int)
+    with av.open(str(layout.root / rec["files"]["video"])) as c:
+        out = next(iter(c.decode(video=0))).to_ndarray(format="rgb24").astype(int)
+    # red and green carry the gradients; the fine blue texture loses its chroma to 4:2:0 at 64 px
+    assert np.abs(out - ref)[..., :2].mean() < 2.5
+    shifted = cv2.resize(decoded[0:96, 14:110], (64, 64), interpolation=cv2.INTER_LINEAR).astype(int)
+    assert np.abs(out - shifted)[..., :2].mean() > 3.0  # a window 2 px off is told apart
+    info = np.load(layout.root / rec["files"]["face_info"])
+    np.testing.assert_allclose(info["crop_matrix"][0], [[64 / 96, 0, -12 * 64 / 96], [0, 64 / 96, 0]])
+    np.testing.assert_allclose(info["bbox"][0], np.array([28, 30, 68, 90]) * 64 / 96, atol=1e-4)

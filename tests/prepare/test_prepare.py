@@ -171,3 +171,40 @@ def test_face_info_is_the_head_models_output_on_the_shown_frame(vexpress: Path) 
             assert np.abs(frame_xy - f.landmarks[0, :, :2]).max() < 0.05
             assert np.allclose(lm[:, 2], f.landmarks[0, :, 2] * m[0, 0], atol=0.05)
             assert info["pose"][k] == pytest.approx(f.pose[0], abs=0.05)  # a similarity leaves the pose as is
+
+
+def _vexpress_reader(manifest: Path) -> list[dict[str, Any]]:
+    """V-Express's TalkingFaceVideo as far as its data goes (datasets/talking_face_video.py): per entry the
+    video's frames, `face_info[frame][0]` with `kps` (first 3 drawn), `bbox` (face mask) and
+    `landmark_2d_106[52:72]` (lip box), built by the adapter docs/prepare.md gives for the .npz."""
+    lips = [61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 146, 91, 181, 84, 17, 314, 405, 321, 375]
+    samples = []
+    for entry in json.loads(manifest.read_text()):
+        with av.open(entry["video"]) as c:
+            frames = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+        f = np.load(entry["face_info"])
+        lm106 = np.zeros((len(f["bbox"]), 106, 2), np.float32)
+        lm106[:, 52:72] = f["landmarks"][:, lips, :2]
+        face_info = [
+            [{"bbox": f["bbox"][i], "kps": f["kps"][i], "landmark_2d_106": lm106[i]}]
+            for i in range(len(lm106))
+        ]
+        samples.append({"frames": frames, "face_info": face_info, "audio_embeds": entry["audio_embeds"]})
+    return samples
+
+
+def test_vexpress_manifest_reads_as_v_express_reads_it(vexpress: Path) -> None:
+    for s in _vexpress_reader(vexpress / "vexpress.json"):
+        frames, info = s["frames"], s["face_info"]
+        assert len(info) == len(frames) and frames.shape[1:] == (512, 512, 3)
+        assert s["audio_embeds"] is None  # no --audio-features
+        for i in range(0, len(frames), 5):
+            face = info[i][0]
+            x1, y1, x2, y2 = face["bbox"]
+            assert 0 <= int(x1) < int(x2) < 512 and 0 <= int(y1) < int(y2) < 512  # their face mask slice
+            lip = face["landmark_2d_106"][52:72]
+            assert (
+                x1 < lip[:, 0].min() < lip[:, 0].max() < x2 and (lip[:, 1] > (y1 + y2) / 2).all()
+            )  # lower face
+            eyes_nose = face["kps"][:3]
+            assert eyes_nose[0, 0] < eyes_nose[2, 0] < eyes_nose[1, 0]  # image-left eye, nose, right eye
