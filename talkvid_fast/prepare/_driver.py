@@ -28,10 +28,13 @@ from ._source import PrepareParams, SourcePreparer
 
 PARAMS_FILE = "prepare.json"
 SUMMARY_FILE = "prepare_summary.json"
+#: every folder a layout writes (Note [Trainer layouts]); `--fresh` empties them
+LAYOUT_FOLDERS = ("videos-crop", "videos", "images", "clips", "shards", "face_info", "audios", "audio_embeds",
+                  "face_mask", "sep_face_mask", "sep_pose_mask", "sep_lip_mask", "data")  # fmt: skip
 
 
 class ParamsChanged(Exception):
-    """The output folder was prepared with other parameters."""
+    """The output folder was prepared with other parameters, or is not a prepare output at all."""
 
 
 @dataclass
@@ -59,12 +62,18 @@ class PrepareSummary:
 
 
 def _check_params(out: Path, run_dir: Path, params: PrepareParams, fresh: bool) -> None:
+    """Refuses a folder that is not a prepare output (nothing of the user's is overwritten or deleted) or was
+    prepared with other parameters; `fresh` empties a prepare output first."""
     fields = params.digest_fields()
     digest = hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:16]
     path = out / PARAMS_FILE
-    if fresh and out.exists():
-        for name in ("journal.jsonl", PARAMS_FILE, SUMMARY_FILE):
+    if out.exists() and not path.is_file() and any(out.iterdir()):
+        raise ParamsChanged(f"{out} is not empty and holds no {PARAMS_FILE}: choose a new or empty --out")
+    if fresh and path.is_file():
+        for name in ("journal.jsonl", SUMMARY_FILE, PARAMS_FILE):
             (out / name).unlink(missing_ok=True)
+        for sub in LAYOUT_FOLDERS:
+            shutil.rmtree(out / sub, ignore_errors=True)
     if path.is_file():
         old = json.loads(path.read_text())
         if old.get("digest") != digest:
@@ -119,9 +128,8 @@ def prepare_run(
     run = read_run(run_dir)
     layout = Layout(params.format, out, shard_clips)
     _check_params(out, run_dir, params, fresh)
-    if fresh:
-        for sub in ("videos-crop", "videos", "images", "clips", "shards"):
-            shutil.rmtree(out / sub, ignore_errors=True)
+    for stale in out.rglob(".*.tmp*"):  # files a killed run left under temporary names
+        stale.unlink(missing_ok=True)
     sources = {s["source_id"]: s for s in run.sources}
     passing: dict[str, list[dict[str, Any]]] = {}
     for c in run.clips:
@@ -130,6 +138,8 @@ def prepare_run(
     journal = Journal(out)
     todo = [sid for sid in sorted(passing) if not journal.done(sid)]
     features, features_state = _features(params) if todo else (None, "off")
+    if params.audio_features and not todo:
+        features_state = "not needed: every clip was prepared before"
     if params.audio_features and features is None:
         log(f"audio features {features_state}")
     handled, video_seconds = 0, 0.0

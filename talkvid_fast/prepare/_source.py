@@ -120,7 +120,15 @@ class SourcePreparer:
                     work.shown += work.selector.feed(index, seconds, frame)
                     if index == c["end_frame"] - 1:
                         work.shown += work.selector.finish()
-                        done[c["clip_id"]] = self._clip(decoder, work, audio_path or path, w, h)
+                        try:
+                            done[c["clip_id"]] = self._clip(decoder, work, audio_path or path, w, h)
+                        except (
+                            DecodeError,
+                            OSError,
+                            ValueError,
+                            RuntimeError,
+                        ) as exc:  # one clip fails alone
+                            done[c["clip_id"]] = _dropped(c, "error", f"{type(exc).__name__}: {exc}")
                         work.shown = []
 
         try:
