@@ -5,7 +5,7 @@ in one trainer layout, and writes bench/results/prepare_<device>.{json,md}. Talk
 (`src/data_preprocess`) is not timed beside it: it needs InsightFace's buffalo_l models (no public download
 here) and onnxruntime's CUDA provider.
 
-    python bench/micro/prepare.py [--format vexpress] [--device cpu] [--media positives/a.mp4 ...]
+    python bench/micro/prepare.py [--format vexpress] [--device cpu] [--runtime onnxruntime] [--media ...]
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--format", default="vexpress")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--runtime", default=None, help="face models' engine (onnxruntime: export it first)")
     p.add_argument("--media", nargs="*", default=list(MEDIA))
     p.add_argument("--testmedia", default=str(REPO.parent / "shared" / "testmedia"))
     p.add_argument("--work", default=None, help="working folder (default: a temporary one)")
@@ -48,18 +49,22 @@ def main() -> None:
            "--stages", "segment,head", "--export", "spans", "--no-progress", "--no-report"]  # fmt: skip
     subprocess.run(cmd, check=True, cwd=REPO, capture_output=True)
     load_before = os.getloadavg()
-    params = PrepareParams(format=args.format, fps=DEFAULT_FPS[args.format], device=args.device)
+    params = PrepareParams(
+        format=args.format, fps=DEFAULT_FPS[args.format], device=args.device, runtime=args.runtime
+    )
     summary = prepare_run(run, work / args.format, params, fresh=True, log=print).as_dict()
     env = environment()
-    res = {"environment": env, "media": args.media, "format": args.format, "device": args.device,
+    res = {"environment": env, "media": args.media, "format": args.format, "device": args.device, "runtime": args.runtime,
            "load_average_before": load_before, "load_average_after": os.getloadavg(), **summary}  # fmt: skip
     out = REPO / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     name = f"prepare_{'cuda' if args.device.startswith('cuda') else 'cpu'}"
+    name += f"_{args.runtime}" if args.runtime else ""
     (out / f"{name}.json").write_text(json.dumps(res, indent=2))
     t = summary["timings"]
     md = [
-        f"# prepare, {args.format} at {params.fps:g} fps, {params.size} px, on {args.device}",
+        f"# prepare, {args.format} at {params.fps:g} fps, {params.size} px, on {args.device}, face models on "
+        f"{args.runtime or 'torch'}",
         "",
         f"Device: {env['device']}; git {env['git']}; torch {env['torch']}; {env['date']}; load average "
         f"{load_before[0]:.1f} before, {res['load_average_after'][0]:.1f} after (a shared machine: CPU time is the "

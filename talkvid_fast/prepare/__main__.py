@@ -10,6 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..engines import RUNTIMES
 from ._layouts import DEFAULT_FPS, FORMATS
 from ._rules import CROP_RULES
 
@@ -57,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--device", default="cpu", help="cpu, cuda or cuda:N (decode on NVDEC, models and warp on it)"
     )
     p.add_argument("--decoder", default="auto", choices=("auto", "pyav", "nvdec"))
+    p.add_argument(
+        "--runtime",
+        default=None,
+        choices=RUNTIMES,
+        help="face models' engine (default: the run's [head] runtime); onnxruntime needs "
+        "`python -m talkvid_fast.engines build --models facemesh --export-only`",
+    )
     p.add_argument("--crf", type=int, default=18, help="x264 CRF of the cropped videos (default 18)")
     p.add_argument(
         "--shard-clips", type=int, default=100, help="webdataset: clips per tar shard (default 100)"
@@ -87,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
             audio_features="wav2vec2_base_960h" if args.audio_features else None,
             device=args.device,
             decoder=args.decoder,
+            runtime=args.runtime,
         )
         out = Path(args.out) if args.out else Path(args.run) / f"prepared_{args.format}"
         summary = prepare_run(Path(args.run), out, params, shard_clips=args.shard_clips, fresh=args.fresh)

@@ -86,7 +86,7 @@ def _check_params(out: Path, run_dir: Path, params: PrepareParams, fresh: bool) 
     write_atomic(path, json.dumps(info, indent=2).encode())
 
 
-def _face_backend(run_head: dict[str, Any], device: str) -> Any:
+def _face_backend(run_head: dict[str, Any], device: str, runtime: str | None) -> Any:
     from ..engines import pick_device
     from ..head._facemesh_backend import FaceMeshBackend
 
@@ -99,7 +99,8 @@ def _face_backend(run_head: dict[str, Any], device: str) -> Any:
         min_presence=float(p.get("min_presence", 0.5)),
         batch_size=int(p.get("batch_size", 64)),
         precision=str(p.get("precision", "fp32")) if device.startswith("cuda") else "fp32",
-        runtime=str(p.get("runtime", "auto")),  # the run's engine choice (onnxruntime on a CPU, TensorRT)
+        runtime=runtime
+        or str(p.get("runtime", "auto")),  # the run's engine unless given (onnxruntime, TensorRT)
     )
 
 
@@ -147,7 +148,7 @@ def prepare_run(
     try:
         if todo:
             preparer = SourcePreparer(
-                params, layout, _face_backend(run.section("head"), params.device), features
+                params, layout, _face_backend(run.section("head"), params.device, params.runtime), features
             )
         for n, sid in enumerate(todo, 1):
             src = sources.get(sid, {})

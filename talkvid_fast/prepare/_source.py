@@ -54,10 +54,11 @@ class PrepareParams:
     audio_features: str | None = None
     device: str = "cpu"
     decoder: str = "auto"
+    runtime: str | None = None  #: the face models' engine; None: the run's [head] runtime
 
     def digest_fields(self) -> dict[str, Any]:
-        """What the output depends on (a resumed run must match it)."""
-        return {k: v for k, v in self.__dict__.items() if k not in ("device", "decoder")}
+        """What the output depends on (a resumed run must match it; not where or how fast it ran)."""
+        return {k: v for k, v in self.__dict__.items() if k not in ("device", "decoder", "runtime")}
 
 
 @dataclass
