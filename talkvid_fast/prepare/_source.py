@@ -39,6 +39,8 @@ from ._masks import hallo_masks
 from ._rules import CropRegion, FrameSelector, output_frame_count, smoothed_regions, talkvid_region
 
 CHUNK = 32  #: frames converted / warped at once
+#: what fails one clip (recorded with reason `error`) rather than the run
+CLIP_ERRORS = (DecodeError, OSError, ValueError, RuntimeError)
 SAMPLE_RATE = 16_000
 
 
@@ -123,12 +125,7 @@ class SourcePreparer:
                         work.shown += work.selector.finish()
                         try:
                             done[c["clip_id"]] = self._clip(decoder, work, audio_path or path, w, h)
-                        except (
-                            DecodeError,
-                            OSError,
-                            ValueError,
-                            RuntimeError,
-                        ) as exc:  # one clip fails alone
+                        except CLIP_ERRORS as exc:  # one clip fails alone
                             done[c["clip_id"]] = _dropped(c, "error", f"{type(exc).__name__}: {exc}")
                         work.shown = []
 
