@@ -70,3 +70,26 @@ def test_a_clip_without_audio_is_dropped_with_its_reason(tmp_path: Path) -> None
     silent = write_video(tmp_path / "mute.mp4", frames, fps=25)
     rec = _prepare(tmp_path, 0.0, silent)
     assert rec["status"] == "dropped" and rec["reason"] == "no_audio"
+
+
+class FailsOnce(OneFace):
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def analyze(self, clips: list) -> list[list[Faces]]:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("model crashed")
+        return super().analyze(clips)
+
+
+def test_a_clip_that_fails_is_recorded_and_the_next_one_prepared(tmp_path: Path) -> None:
+    src = _source(tmp_path / "flash.mp4")
+    first = {"clip_id": "flash-scene1", "start": 0.5, "end": 1.4, "start_frame": 13, "end_frame": 35}
+    second = {"clip_id": "flash-scene2", "start": 1.5, "end": 2.3, "start_frame": 38, "end_frame": 58}
+    layout = Layout("vexpress", tmp_path / "out")
+    params = PrepareParams(format="vexpress", fps=24.0, size=64)
+    _, (a, b) = SourcePreparer(params, layout, FailsOnce()).source(str(src), None, [second, first])
+    assert (a["clip_id"], a["status"], a["reason"]) == ("flash-scene1", "dropped", "error")
+    assert "RuntimeError: model crashed" in a["detail"]
+    assert (b["clip_id"], b["status"]) == ("flash-scene2", "ok")
