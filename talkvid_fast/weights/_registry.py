@@ -5,7 +5,8 @@ from __future__ import annotations
 from ._store import WeightSet
 
 # name -> WeightSet. Entries: dover (quality), cotracker (motion), facemesh / insightface (head),
-# transnetv2 (shots), inception_fid / i3d_fvd / i3d_videogpt / syncnet_v2 (evalnets).
+# transnetv2 (shots), inception_fid / i3d_fvd / i3d_videogpt / syncnet_v2 (evalnets),
+# wav2vec2_base_960h (prepare).
 WEIGHT_SETS: dict[str, WeightSet] = {}
 
 
@@ -34,6 +35,7 @@ def _load_all() -> None:
         "talkvid_fast.speaker.weights",
         "talkvid_fast.shots.weights",
         "talkvid_fast.evalnets.weights",
+        "talkvid_fast.prepare.weights",
     ):
         try:
             importlib.import_module(module)
