@@ -54,7 +54,7 @@ def sample_frames(path: str, times: list[float]) -> list[np.ndarray]:
                     pos += 1
                 if pos >= len(times):
                     break
-                if times[pos] - t > SEEK_GAP:
+                if times[pos] - t > 0.5:
                     seek_again = True
                     break
                 previous = frame
