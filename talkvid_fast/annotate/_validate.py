@@ -91,6 +91,18 @@ def _normalise(value: Any, allowed: tuple[str, ...]) -> Any:
     return by_lower.get(text.lower(), _SYNONYMS.get(text.lower(), text))
 
 
+def normalise_group(dimension: str, value: Any) -> str:
+    """A group value (annotation or input metadata) in the paper's spelling; "Unknown" when absent or not
+    one of the groups of `dimension` (age, gender, ethnicity; language is kept as given)."""
+    if not isinstance(value, str) or not value.strip():
+        return UNKNOWN
+    if dimension == "language":
+        return value.strip()
+    allowed = {"age": AGE_GROUPS, "gender": GENDERS, "ethnicity": ETHNICITIES}[dimension]
+    got = _normalise(value, allowed)
+    return got if got in allowed else UNKNOWN
+
+
 def check_demographics(value: Any, problems: list[str]) -> dict[str, str]:
     """Normalised {age_group, gender, ethnicity, language}; problems appended for anything not allowed."""
     if not isinstance(value, dict):
