@@ -42,6 +42,7 @@ def sample_frames(path: str, times: list[float]) -> list[np.ndarray]:
             target = times[pos]
             container.seek(max(0, int((target + meta.start_time) / tb)), stream=stream, backward=True)
             previous: av.VideoFrame | None = None
+            served = pos  # times served before this seek: seek again only after serving one here
             seek_again = False
             for frame in container.decode(stream):
                 if frame.pts is None:
@@ -54,7 +55,9 @@ def sample_frames(path: str, times: list[float]) -> list[np.ndarray]:
                     pos += 1
                 if pos >= len(times):
                     break
-                if times[pos] - t > 0.5:
+                # far from the next time: seek, unless this pass has served nothing yet (the seek already
+                # went to the keyframe before it; seeking again would land on the same keyframe forever)
+                if pos > served and times[pos] - t > SEEK_GAP:
                     seek_again = True
                     break
                 previous = frame
@@ -64,7 +67,7 @@ def sample_frames(path: str, times: list[float]) -> list[np.ndarray]:
                 while pos < len(times):
                     out.append(rotate_display(previous.to_ndarray(format="rgb24"), meta.rotation))
                     pos += 1
-            if not seek_again and pos < len(times):
+            if not seek_again:
                 break
     except av.error.FFmpegError as exc:
         raise DecodeError("corrupt", f"{path}: {exc}") from exc

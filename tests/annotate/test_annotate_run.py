@@ -224,3 +224,78 @@ def test_options_fail_fast() -> None:
         AnnotateOptions(concurrency=0)
     with pytest.raises(ValueError, match="allowed: jpeg, png"):
         ImageOptions(format="gif")
+
+
+def test_the_request_is_the_papers_prompt_the_frames_and_our_addendum(tmp_path: Path) -> None:
+    import base64
+
+    import cv2
+    import numpy as np
+
+    from talkvid_fast.annotate import appendix_f_prompt
+
+    run = _run(tmp_path, n=1)
+    big = [np.full((480, 1280, 3), (10, 200, 30), dtype=np.uint8)] * 2  # shrunk to 640 on the long side
+    fake = FakeVLM()
+    with serve(fake) as url:
+        annotate_run(
+            run, _client(url), AnnotateOptions(frames=2), frames_for=lambda c, k: big[:k], log=lambda s: None
+        )
+    content = fake.requests[0][1]["messages"][0]["content"]
+    assert [p["type"] for p in content] == ["text", "image_url", "image_url", "text"]
+    assert content[0]["text"] == appendix_f_prompt()  # sent as is
+    assert '"demographics"' in content[3]["text"] and "No subtitles" in content[3]["text"]
+    head, b64 = content[1]["image_url"]["url"].split(",", 1)
+    assert head == "data:image/jpeg;base64"
+    img = cv2.imdecode(np.frombuffer(base64.b64decode(b64), np.uint8), cv2.IMREAD_COLOR)
+    assert (
+        img is not None
+        and img.shape == (240, 640, 3)
+        and np.abs(img[120, 320].astype(int) - (30, 200, 10)).max() <= 3
+    )  # BGR
+
+
+def test_the_key_comes_from_the_named_environment_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import numpy as np
+
+    from talkvid_fast.annotate.__main__ import main
+
+    from ..media import write_video
+
+    video = write_video(tmp_path / "v.mp4", [np.full((32, 32, 3), 90, np.uint8)] * 20, fps=10)
+    run = make_run(tmp_path / "run", {"vid": [clip_record("vid", 1, 0.0, 2.0, source_path=str(video))]})
+    monkeypatch.delenv("TVF_TEST_KEY", raising=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            [
+                "--run",
+                str(run),
+                "--endpoint",
+                "http://127.0.0.1:9/v1",
+                "--model",
+                "m",
+                "--api-key-env",
+                "TVF_TEST_KEY",
+            ]
+        )
+    assert exit_.value.code == 2
+    monkeypatch.setenv("TVF_TEST_KEY", "sk-from-env")
+    fake = FakeVLM(lambda key, n, body: Action("status", status=401))
+    with serve(fake) as url:
+        code = main(
+            [
+                "--run",
+                str(run),
+                "--endpoint",
+                url,
+                "--model",
+                "m",
+                "--api-key-env",
+                "TVF_TEST_KEY",
+                "--frames",
+                "1",
+            ]
+        )
+    assert code == 3 and fake.requests[0][2]["Authorization"] == "Bearer sk-from-env"

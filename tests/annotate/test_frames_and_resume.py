@@ -50,6 +50,22 @@ def test_frames_are_the_ones_on_screen_at_the_times(tmp_path: Path) -> None:
         np.testing.assert_array_equal(frame, reference[index])
 
 
+def test_times_far_after_the_only_keyframe_are_reached(tmp_path: Path) -> None:
+    import threading
+
+    video = _numbered_video(tmp_path / "v.mp4", 130, 10)  # x264's keyint 250: one keyframe, at 0 s
+    reference = decode_rgb(video)
+    got: list[np.ndarray] = []
+    worker = threading.Thread(
+        target=lambda: got.extend(sample_frames(str(video), [11.0, 12.05])), daemon=True
+    )
+    worker.start()
+    worker.join(30)
+    assert not worker.is_alive(), "sample_frames kept seeking back to the keyframe at 0 s"
+    np.testing.assert_array_equal(got[0], reference[110])
+    np.testing.assert_array_equal(got[1], reference[120])
+
+
 def test_kill_during_a_run_then_resume_pays_for_no_clip_twice(tmp_path: Path) -> None:
     video = _numbered_video(tmp_path / "v.mp4", 60, 10)  # 6 s; clip i = [i, i + 1) s has its own frames
     clips = [clip_record("vid", i + 1, float(i), float(i) + 1.0, source_path=str(video)) for i in range(6)]
