@@ -1,6 +1,6 @@
 """An OpenAI-compatible chat-completions client with bounded retries (Note [Backoff]).
 
-Note [Backoff]: a request is retried on a timeout, a dropped connection, HTTP 429 and HTTP 5xx, and on a
+Note [Backoff]: a request is retried on a timeout, a dropped connection, HTTP 408, 429 and 5xx, and on a
 200 whose body is not a chat completion, up to `max_retries` times. The wait before retry n (0-based) is
 "full jitter": uniform in [0, min(max_wait, base * 2**n)], so many clients that hit the same rate limit
 spread out; a Retry-After header (seconds or an HTTP date) is honoured exactly when it says longer, capped
@@ -162,7 +162,7 @@ class ChatClient:
                 elif status in FATAL_STATUS:
                     self.fatal = f"{self.url} answered HTTP {status}: {resp.text[:300]}"
                     raise EndpointFatal(self.fatal)
-                elif status == 429 or status >= 500:
+                elif status in (408, 429) or status >= 500:
                     kind, detail = f"http_{status}", resp.text[:200]
                     retry_after = retry_after_seconds(resp.headers.get("Retry-After"))
                 else:

@@ -66,6 +66,13 @@ def test_5xx_and_bad_bodies_are_retried_until_the_limit() -> None:
     assert err.value.kind == "bad_response"  # the last of 500, bad, 500, bad
 
 
+def test_408_is_retried() -> None:
+    fake = FakeVLM(lambda k, n, b: Action("status", status=408) if n == 0 else Action())
+    with serve(fake) as url:
+        reply = _client(url, []).complete(MESSAGES)
+    assert reply.failures == {"http_408": 1} and reply.attempts == 2
+
+
 def test_a_timeout_is_retried() -> None:
     fake = FakeVLM(lambda k, n, b: Action("slow", delay=0.6) if n == 0 else Action())
     sleeps: list[float] = []
