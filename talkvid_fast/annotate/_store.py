@@ -50,8 +50,9 @@ class AnnotationStore:
         self.path = Path(folder) / ANNOTATIONS
         records, good_end = read_lines(self.path)
         self.latest: dict[str, dict[str, Any]] = {}
+        self._ok_keys: dict[str, set[str]] = {}  #: cache keys each clip has a successful line for
         for rec in records:
-            self.latest[rec["clip_id"]] = rec
+            self._note(rec)
         self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         size = os.fstat(self._fd).st_size
         self.dropped_bytes = size - good_end
@@ -60,10 +61,15 @@ class AnnotationStore:
             os.fsync(self._fd)
         self._lock = threading.Lock()
 
+    def _note(self, rec: dict[str, Any]) -> None:
+        self.latest[rec["clip_id"]] = rec
+        if rec.get("status") == "ok":
+            self._ok_keys.setdefault(rec["clip_id"], set()).add(str(rec.get("key")))
+
     def done(self, clip_id: str, key: str) -> bool:
-        """True when the clip has a committed successful annotation made with this cache key."""
-        rec = self.latest.get(clip_id)
-        return rec is not None and rec.get("status") == "ok" and rec.get("key") == key
+        """True when the clip has a committed successful annotation made with this cache key (at any time:
+        a later line made with another model does not make this one unpaid)."""
+        return key in self._ok_keys.get(clip_id, set())
 
     def append(self, record: dict[str, Any]) -> None:
         data = (json.dumps(record, default=_jsonable, ensure_ascii=False) + "\n").encode()
@@ -72,7 +78,7 @@ class AnnotationStore:
             while written < len(data):
                 written += os.write(self._fd, data[written:])
             os.fsync(self._fd)
-            self.latest[record["clip_id"]] = record
+            self._note(record)
 
     def close(self) -> None:
         if self._fd >= 0:

@@ -142,6 +142,17 @@ def test_every_failure_mode_is_recovered_or_recorded(tmp_path: Path) -> None:
     assert fake3.requests == []
 
 
+def test_switching_models_back_and_forth_pays_each_once(tmp_path: Path) -> None:
+    run = _run(tmp_path, n=2)
+    fake = FakeVLM()
+    with serve(fake) as url:
+        for model in ("model-a", "model-b", "model-a", "model-b"):
+            client = ChatClient(url, model, max_retries=0)
+            annotate_run(run, client, OPTIONS, frames_for=colour_frames, log=lambda s: None)
+    assert sorted(b["model"] for _, b, _ in fake.requests) == ["model-a"] * 2 + ["model-b"] * 2
+    assert {a["model"] for a in clip_annotations(run).values()} == {"model-b"}  # the latest annotation
+
+
 def test_concurrency_is_bounded(tmp_path: Path) -> None:
     run = _run(tmp_path, n=8)
     fake = FakeVLM(lambda key, n, body: Action("slow", delay=0.15))
