@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--image-format", choices=IMAGE_FORMATS, default="jpeg")
     p.add_argument("--all-clips", action="store_true", help="annotate failing clips too")
     p.add_argument("--skip-failed", action="store_true", help="do not ask again for clips that failed before")
+    p.add_argument(
+        "--paper-prompt-only",
+        action="store_true",
+        help="send the Appendix F prompt alone (no demographics addendum, no subtitles): groups stay Unknown",
+    )
     args = p.parse_args(argv)
     api_key = None
     if args.api_key_env:
@@ -57,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
             price_out=args.price_out,
             all_clips=args.all_clips,
             retry_failed=not args.skip_failed,
+            demographics=not args.paper_prompt_only,
         )
         client = ChatClient(
             args.endpoint,

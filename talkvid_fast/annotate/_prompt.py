@@ -86,8 +86,11 @@ def data_url(rgb: np.ndarray, options: ImageOptions) -> str:
     return f"data:{mime};base64,{base64.b64encode(buf.tobytes()).decode('ascii')}"
 
 
-def build_messages(image_urls: list[str], transcript: str | None) -> list[dict[str, Any]]:
-    """One user turn in the OpenAI chat format: the paper's prompt, the frames, then our addendum."""
+def build_messages(
+    image_urls: list[str], transcript: str | None, addendum: bool = True
+) -> list[dict[str, Any]]:
+    """One user turn in the OpenAI chat format: the paper's prompt, the frames, then our addendum (left out
+    with addendum=False: the paper's prompt alone, no subtitles and no demographic groups)."""
     if transcript:
         text = transcript.strip().replace("\n", " ")[:MAX_TRANSCRIPT_CHARS]
         note = f"Subtitles of the speech in this clip: {json.dumps(text, ensure_ascii=False)}"
@@ -95,7 +98,8 @@ def build_messages(image_urls: list[str], transcript: str | None) -> list[dict[s
         note = "No subtitles are available for this clip."
     content: list[dict[str, Any]] = [{"type": "text", "text": appendix_f_prompt()}]
     content += [{"type": "image_url", "image_url": {"url": url}} for url in image_urls]
-    content.append({"type": "text", "text": demographics_addendum().replace("{transcript}", note)})
+    if addendum:
+        content.append({"type": "text", "text": demographics_addendum().replace("{transcript}", note)})
     return [{"role": "user", "content": content}]
 
 

@@ -21,7 +21,7 @@ from ._frames import sample_frames, sample_times
 from ._language import clip_transcript, resolve_language
 from ._prompt import ImageOptions, build_messages, data_url, prompt_digest, retry_message
 from ._store import AnnotationStore
-from ._validate import InvalidReply, validate_reply
+from ._validate import UNKNOWN, InvalidReply, validate_reply
 
 SUMMARY = "annotations_summary.json"
 FrameSource = Callable[[dict[str, Any], int], list[np.ndarray]]
@@ -37,6 +37,7 @@ class AnnotateOptions:
     price_out: float = 0.0  #: price per million completion tokens
     all_clips: bool = False  #: annotate every clip, not only those that passed every gate
     retry_failed: bool = True  #: a rerun asks again for clips whose earlier attempts failed
+    demographics: bool = True  #: send our addendum (groups, subtitles); False: the paper's prompt alone
 
     def __post_init__(self) -> None:
         if self.frames < 1 or self.concurrency < 1 or self.max_invalid < 0:
@@ -92,6 +93,8 @@ class AnnotateSummary:
 def cache_key(model: str, options: AnnotateOptions) -> str:
     """What makes two annotations of a clip the same (Note [Annotation journal])."""
     blob = json.dumps([prompt_digest(), model, options.frames, asdict(options.image)])
+    if not options.demographics:  # a different request: the paper's prompt alone
+        blob += "|paper-prompt-only"
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -138,7 +141,7 @@ def annotate_clip(
     except (DecodeError, OSError, ValueError) as exc:
         return finish("failed", reason="decode", error=str(exc))
     transcript = clip_transcript(source.get("subtitle_path"), float(clip["start"]), float(clip["end"]))
-    messages = build_messages(urls, transcript)
+    messages = build_messages(urls, transcript, addendum=options.demographics)
     error = ""
     for _ in range(options.max_invalid + 1):
         try:
@@ -152,7 +155,7 @@ def annotate_clip(
         for name, n in reply.usage.items():
             usage[name] = usage.get(name, 0) + n
         try:
-            structured, groups = validate_reply(reply.content)
+            structured, groups = validate_reply(reply.content, demographics=options.demographics)
         except InvalidReply as exc:
             counts["invalid_replies"] += 1
             error = str(exc)
@@ -162,9 +165,9 @@ def annotate_clip(
             dict(source.get("metadata") or {}), transcript, groups.get("language")
         )
         annotation = {
-            "age": groups["age_group"],
-            "gender": groups["gender"],
-            "ethnicity": groups["ethnicity"],
+            "age": groups.get("age_group", UNKNOWN),
+            "gender": groups.get("gender", UNKNOWN),
+            "ethnicity": groups.get("ethnicity", UNKNOWN),
             "language": language,
             "language_source": language_source,
             "model_language": groups.get("language"),
@@ -173,7 +176,7 @@ def annotate_clip(
             "model": client.model,
             "served_model": reply.model,
             "endpoint": client.url,
-            "prompt": f"talkvid-appendix-f+demographics:{prompt_digest()}",
+            "prompt": f"talkvid-appendix-f{'+demographics' if options.demographics else ''}:{prompt_digest()}",
             "frames": options.frames,
             "frame_times": [round(t, 4) for t in sample_times(clip["start"], clip["end"], options.frames)],
         }

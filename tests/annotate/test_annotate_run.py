@@ -266,6 +266,24 @@ def test_the_request_is_the_papers_prompt_the_frames_and_our_addendum(tmp_path: 
     )  # BGR
 
 
+def test_the_papers_prompt_alone(tmp_path: Path) -> None:
+    from talkvid_fast.annotate import appendix_f_prompt
+
+    from .fake_vlm import EXAMPLE
+
+    run = _run(tmp_path, n=1)
+    fake = FakeVLM(lambda key, n, body: Action(content=json.dumps(EXAMPLE)))  # the paper's example: no groups
+    options = AnnotateOptions(frames=2, demographics=False)
+    with serve(fake) as url:
+        annotate_run(run, _client(url), options, frames_for=colour_frames, log=lambda s: None)
+    content = fake.requests[0][1]["messages"][0]["content"]
+    assert [p["type"] for p in content] == ["text", "image_url", "image_url"]
+    assert content[0]["text"] == appendix_f_prompt()
+    ann = clip_annotations(run)["vid-scene1"]
+    assert (ann["age"], ann["gender"], ann["ethnicity"]) == ("Unknown",) * 3
+    assert ann["prompt"].startswith("talkvid-appendix-f:")
+
+
 def test_the_key_comes_from_the_named_environment_variable(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
