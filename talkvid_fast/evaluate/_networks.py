@@ -44,7 +44,7 @@ def _try(name: str, load: Callable[[], Any], nets: Networks) -> Any:
         nets.not_run[name] = f"not run: {exc} (package not installed)"
     except Exception as exc:  # weights missing or any loader failure: the metric is reported as not run
         msg = str(exc)
-        nets.not_run[name] = msg if msg.startswith("not run") else f"not run: {type(exc).__name__}: {msg}"
+        nets.not_run[name] = msg if "not run" in msg else f"not run: {type(exc).__name__}: {msg}"
     return None
 
 
