@@ -151,3 +151,15 @@ def test_held_out_clips_leave_talkvid_json(tmp_path: Path) -> None:
     assert [r["id"] for r in json.loads((tmp_path / TALKVID_JSON).read_text())] == ["s-scene1", "s-scene2"]
     write_talkvid_json(run, tmp_path)  # what the end of a (resumed) run writes keeps them out too
     assert len(json.loads((tmp_path / TALKVID_JSON).read_text())) == 2
+
+
+def test_cli_explains_bad_runs_and_designs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from talkvid_fast.evalset.__main__ import main
+
+    assert main(["build", "--run", str(tmp_path)]) == 2
+    assert "holds no journal.jsonl" in capsys.readouterr().err
+    (tmp_path / "journal.jsonl").write_text("")
+    bad = tmp_path / "d.toml"
+    bad.write_text('[[dimension]]\nname = "age"\ngroup = [{ name = "0-19", count = 1, colour = "red" }]\n')
+    assert main(["build", "--run", str(tmp_path), "--design", str(bad)]) == 2
+    assert "allowed keys: name, count, values, min, max, other" in capsys.readouterr().err
