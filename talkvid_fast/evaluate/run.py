@@ -13,7 +13,7 @@ from ..evalset.build import BENCH_JSON
 from ..manifest import write_atomic
 from ._aggregate import COLUMNS, disparity, subgroup
 from ._clip import ClipResult, evaluate_clip
-from ._folder import SUFFIX, check_folder
+from ._folder import SUFFIX, FolderCheck, check_folder
 from ._networks import Networks, load_networks
 from ._report import markdown, plot_dimensions, write_markdown
 
@@ -28,6 +28,9 @@ FILLS = {
     "ssim": ("ssim",),
     "lpips": ("lpips",),
 }
+
+
+NETWORK_OF = {"fid": "inception", "fvd": "i3d", "sync": "syncnet", "lmd": "facemesh", "lpips": "lpips"}
 
 
 class FolderMismatch(ValueError):
@@ -59,6 +62,13 @@ def _skimage_missing() -> str | None:
     return None
 
 
+def _raise_unless_ok(check: FolderCheck, generated: Path, bench_dir: Path) -> None:
+    if not check.ok:
+        raise FolderMismatch(
+            f"{generated} does not match the bench set {bench_dir}:\n  " + "\n  ".join(check.problems)
+        )
+
+
 def evaluate(
     bench: Path,
     generated: Path,
@@ -76,14 +86,17 @@ def evaluate(
     from tqdm import tqdm
 
     bench_dir, manifest = read_bench(bench)
-    check = check_folder(generated, manifest, need_audio="sync" in metrics and not audio_from_bench)
-    if not check.ok:
-        raise FolderMismatch(
-            f"{generated} does not match the bench set {bench_dir}:\n  " + "\n  ".join(check.problems)
-        )
+    check = check_folder(generated, manifest, need_audio=False)
+    _raise_unless_ok(check, generated, bench_dir)
     wanted = set(metrics)
     nets = networks if networks is not None else load_networks(wanted, device)
+    if "sync" in wanted and nets.syncnet is not None and not audio_from_bench:  # Sync needs the audio
+        check = check_folder(generated, manifest, need_audio=True)
+        _raise_unless_ok(check, generated, bench_dir)
     not_run = dict(nets.not_run)
+    for m, attr in NETWORK_OF.items():
+        if m in wanted and getattr(nets, attr) is None:
+            not_run.setdefault(m, "not run: no network given")
     if "ssim" in wanted and (why := _skimage_missing()):
         not_run["ssim"] = why
         wanted.discard("ssim")

@@ -220,12 +220,17 @@ def test_mismatched_folder_and_bad_arguments_are_explained(
         evaluate(bench, bad, tmp_path / "e", ["psnr", "sync"], networks=Networks())
     text = str(err.value)
     assert "missing 1 of 2 clips" in text and manifest["clips"][1]["id"] in text
-    assert (
-        "wrong fps 30" in text and "wrong length 40 frames (expected 50" in text and "no audio track" in text
-    )
+    assert "wrong fps 30" in text and "wrong length 40 frames (expected 50" in text
+    assert "no audio track" not in text  # no SyncNet here: Sync is "not run", the audio is not needed
     assert cli.main(["--generated", str(bad), "--bench", str(bench), "--metrics", "fid,bogus"]) == 2
     assert (
         "allowed: all, or a comma list of fid, fvd, sync, lmd, psnr, ssim, lpips" in capsys.readouterr().err
     )
     assert cli.main(["--generated", str(bad), "--bench", str(bench), "--metrics", "psnr"]) == 2
     assert "missing 1 of 2 clips" in capsys.readouterr().err
+    second = manifest["clips"][1]
+    shutil.copy(bench / second["files"]["video"], bad / f"{second['id']}.mp4")
+    write_video(bad / f"{first['id']}.mp4", list(frames), fps=25)  # right fps and length, no audio
+    with pytest.raises(FolderMismatch, match="no audio track"):
+        evaluate(bench, bad, tmp_path / "e", ["psnr", "sync"], networks=Networks(syncnet=object()))
+    evaluate(bench, bad, tmp_path / "e", ["psnr", "sync"], networks=Networks(), bootstrap=0)  # Sync not run
