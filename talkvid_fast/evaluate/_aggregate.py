@@ -4,8 +4,8 @@ Note [Subgroup statistics]: a subgroup's FID (FVD) is the Fréchet distance betw
 its generated clips and those of its ground-truth clips (as the paper's per-subgroup tables); every other
 metric is the mean of its clips' values (the AV offset as the mean |offset|). The 95 % interval is the
 percentile bootstrap over the subgroup's clips (resampled with replacement, `bootstrap` times, generator
-seeded): means are recomputed on each resample; FID/FVD only with `bootstrap_frechet` > 0 (a 2048² matrix
-square root per resample). The disparity of a metric in a dimension is best minus worst subgroup (by the
+seeded; none below 2 clips): means are recomputed on each resample; FID/FVD only with `bootstrap_frechet`
+> 0 (a 2048² matrix square root per resample). The disparity of a metric in a dimension is best minus worst subgroup (by the
 metric's direction) as an absolute gap, with whether the two intervals overlap (overlap: the gap may be noise).
 """
 
@@ -32,6 +32,7 @@ COLUMNS: dict[str, tuple[str, bool]] = {
     "lpips": ("LPIPS↓", False),
 }
 FRECHET = ("fid", "fvd")
+MIN_CLIPS_FOR_CI = 2  #: one clip has no spread to resample: no interval (and no overlap verdict)
 
 
 @dataclass
@@ -77,7 +78,7 @@ def subgroup(
                     _pooled(results, key, rng.integers(0, len(results), len(results)))
                     for _ in range(bootstrap_frechet)
                 ]
-                if results and sg.values[key] is not None
+                if len(results) >= MIN_CLIPS_FOR_CI and sg.values[key] is not None
                 else []
             )
             ok = [d for d in draws if d is not None]
@@ -86,7 +87,7 @@ def subgroup(
         x = _per_clip(results, key)
         x = x[np.isfinite(x)]
         sg.values[key] = float(x.mean()) if len(x) else None
-        if len(x) and bootstrap > 0:
+        if len(x) >= MIN_CLIPS_FOR_CI and bootstrap > 0:
             means = x[rng.integers(0, len(x), (bootstrap, len(x)))].mean(1)
             sg.ci[key] = (float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5)))
         else:

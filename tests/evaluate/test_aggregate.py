@@ -58,3 +58,10 @@ def test_bootstrap_interval_matches_the_normal_approximation() -> None:
     lo, hi = sg.ci["psnr"]  # type: ignore[misc]
     assert (hi - lo) / 2 == pytest.approx(1.96 * x.std() / np.sqrt(len(x)), rel=0.1)
     assert lo < x.mean() < hi
+
+
+def test_one_clip_has_no_interval() -> None:
+    sg = subgroup("d", "g", [R({"psnr": 30.0})], ["psnr"], np.random.default_rng(0), 100, 0)
+    assert sg.values["psnr"] == 30.0 and sg.ci["psnr"] is None
+    other = subgroup("d", "h", [R({"psnr": 20.0})] * 3, ["psnr"], np.random.default_rng(0), 100, 0)
+    assert disparity([sg, other], ["psnr"])[0]["ci_overlap"] is None  # unknown, not "no overlap"
