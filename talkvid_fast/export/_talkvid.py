@@ -65,7 +65,7 @@ def write_talkvid_json(journal: Journal | RunFolder, folder: Path) -> tuple[Path
 
 def hold_out(run: RunFolder, clip_ids: list[str], bench: str) -> None:
     """Marks `clip_ids` held out for `bench` (replacing that bench's earlier marks) and rewrites
-    talkvid.json without them."""
+    talkvid.json (and spans.json, when the run wrote one) without them."""
     path = run.folder / HELD_OUT_JSON
     marks: dict[str, str] = json.loads(path.read_text()) if path.is_file() else {}
     marks = {k: v for k, v in marks.items() if v != bench}
@@ -73,3 +73,7 @@ def hold_out(run: RunFolder, clip_ids: list[str], bench: str) -> None:
     write_atomic(path, json.dumps(marks, indent=1, sort_keys=True).encode())
     if (run.folder / TALKVID_JSON).is_file():
         write_talkvid_json(run, run.folder)
+    from ._spans import SPANS_JSON, write_spans_json
+
+    if (run.folder / SPANS_JSON).is_file():
+        write_spans_json(run, run.folder)

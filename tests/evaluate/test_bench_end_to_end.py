@@ -147,6 +147,8 @@ def test_bench_set_from_a_real_run(bench_set: tuple[Path, Path], facemesh: Any) 
         ("ethnicity", "Black", 0, 1),
     }
     assert sorted(json.loads((run / "held_out.json").read_text())) == ids
+    spans = [s["id"] for s in json.loads((run / "spans.json").read_text())]
+    assert spans == [] and not set(ids) & set(spans)  # the run's two passing clips, both held out
     for c in m["clips"]:
         assert c["span"]["method"] == "head_stable" and c["span"]["end"] - c["span"][
             "start"
