@@ -236,3 +236,25 @@ def test_mismatched_folder_and_bad_arguments_are_explained(
     with pytest.raises(FolderMismatch, match="no audio track"):
         evaluate(bench, bad, tmp_path / "e", ["psnr", "sync"], networks=Networks(syncnet=object()))
     evaluate(bench, bad, tmp_path / "e", ["psnr", "sync"], networks=Networks(), bootstrap=0)  # Sync not run
+
+
+@pytest.mark.slow
+def test_real_networks_follow_known_degradations(request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    """With the real Inception, I3D and SyncNet (evalnets and their fetched weights): FID rises with blur,
+    FVD with shuffle, and SyncNet finds the 3-frame audio delay. Skips, saying why, when they are absent."""
+    from talkvid_fast.evaluate._networks import load_networks
+
+    nets = load_networks({"fid", "fvd", "sync"}, "cuda" if torch.cuda.is_available() else "cpu")
+    if nets.not_run:
+        pytest.skip("; ".join(f"{k}: {v}" for k, v in sorted(nets.not_run.items())))
+    _, bench = request.getfixturevalue("bench_set")  # the run and build only once the networks are there
+    manifest = json.loads((bench / "bench.json").read_text())
+    got = {}
+    for kind in ("identity", "blur2", "shuffle", "shift"):
+        _variant(bench, manifest, tmp_path / kind, kind)
+        report = evaluate(
+            bench, tmp_path / kind, tmp_path / f"e_{kind}", ["fid", "fvd", "sync"], networks=nets
+        )
+        got[kind] = {**report["subgroups"][0]["values"], "offsets": [c["av_offset"] for c in report["clips"]]}
+    assert got["identity"]["fid"] < got["blur2"]["fid"] and got["identity"]["fvd"] < got["shuffle"]["fvd"]
+    assert got["shift"]["offsets"] == [o - SHIFT for o in got["identity"]["offsets"]]
