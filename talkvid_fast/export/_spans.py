@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..clips import Clip
-from ..manifest import Journal, write_atomic
+from ..manifest import Journal, RunFolder, write_atomic
 
 SPANS_JSON = "spans.json"
 
@@ -57,12 +57,16 @@ def span_record(clip: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def write_spans_json(journal: Journal, folder: Path) -> tuple[Path, int]:
+def write_spans_json(journal: Journal | RunFolder, folder: Path) -> tuple[Path, int]:
+    """The span-exported clips, less those a bench set holds out (`held_out.json`)."""
+    from ._talkvid import held_out_ids
+
+    held = held_out_ids(folder)
     records = [
         span_record(clip, source)
         for source, clips in journal.records()
         for clip in clips
-        if (clip.get("export") or {}).get("mode") == "spans"
+        if (clip.get("export") or {}).get("mode") == "spans" and clip["clip_id"] not in held
     ]
     path = folder / SPANS_JSON
     write_atomic(path, json.dumps(records, indent=1, ensure_ascii=False).encode())
