@@ -473,7 +473,7 @@ class Worker:
         if self.encode_pool is None:
             self.encode_pool = EncodePool(cfg.export.encode_workers)  # Note [Export pool]
         if job.scan_done is not None:  # the held frames were written on the decode stream
-            torch.cuda.current_stream(job.scan_done.device).wait_event(job.scan_done)
+            torch.cuda.current_stream(torch.device(cfg.device)).wait_event(job.scan_done)
         decoder = None
         try:
             for clip in clips:
