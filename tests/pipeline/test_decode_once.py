@@ -23,6 +23,7 @@ import pytest
 
 from talkvid_fast.decode import PyAVDecoder, gather_views
 from talkvid_fast.decode import _pyav as pyav_module
+from talkvid_fast.export import ExportParams
 from talkvid_fast.export import _cut as cut_module
 from talkvid_fast.pipeline import RunConfig, Worker
 from talkvid_fast.pipeline import _worker as worker_module
@@ -139,7 +140,8 @@ def _run(
     path: Path, profile: str, out: Path, export: bool = False, **config: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
     stages = ["segment", *FILTER_STAGES, *(["export"] if export else [])]
-    cfg = RunConfig(profile=_profile(profile), output=out, stages=stages, **config)
+    fast = ExportParams(preset="ultrafast")  # the frames handed to x264 are checked, not its encoding
+    cfg = RunConfig(profile=_profile(profile), output=out, stages=stages, export=fast, **config)
     src, clips = Worker(cfg).process({"video-id": "src", "video-path": str(path)})
     return src, clips, cfg
 
