@@ -9,6 +9,13 @@
 #                                  rtf_cuda.{json,md} into $OUT (8 files: the device tool brings 8 back)
 #   bench/gpu_check.sh --dry-run   the CPU side of the same steps here or in CI (OUT defaults to a temp folder)
 #
+# GPU_CHECK_NVDEC=1 (all three modes): the NVDEC variant. PyNvVideoCodec's wheel travels instead of av's, in
+# .gpucheck_nvdec/ (carry [".gpucheck_nvdec"]), with FFmpeg's decoded planes of the test media and the 1080p source
+# as hashes (bench/nvdec_reference.py, Note [NVDEC reference]): on the GPU it compares NVDEC frame by frame with
+# them and times decode-only NVDEC with 1..14 sessions (nvdec_check.{json,md}); the dry run checks the same code
+# with the tests' stand-in PyNvVideoCodec. Without PyAV the pipeline cannot run there: the GPU tests that need it
+# fail to collect, and components/RTF are not measured in this variant (run the default variant for them).
+#
 # What travels: the working tree (tracked and untracked-not-ignored files) plus .gpucheck/: cp312 wheels of av,
 # scenedetect, pysubs2 and webrtcvad-wheels (the GPU image has none of them; av alone is 35 MB), 5 test media
 # clips, the facemesh weights, a 1080p H.264 source made here and the `tiny` RTF corpus. PyNvVideoCodec (27 MB)
@@ -24,10 +31,13 @@ case "${1:-}" in
 esac
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
+NVDEC=${GPU_CHECK_NVDEC:-0}  # 1: the NVDEC variant (PyNvVideoCodec travels instead of av; see above)
 DATA=.gpucheck
+[ "$NVDEC" = 1 ] && DATA=.gpucheck_nvdec
 BUDGET=$((64 * 1024 * 1024))
 PY=${PYTHON:-python3}
 LIGHT=${GPU_CHECK_LIGHT:-0}  # 1: no wheels, no 1080p source, no corpus (the fast CI variant of --dry-run)
+WHEEL_PLATFORMS="--platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64"
 SHARED=${TALKVID_TESTMEDIA:-$ROOT/../shared/testmedia}
 MEDIA="multishot/pyscenedetect__goldeneye-vfr-drop3.mp4 multishot/pyscenedetect__issue-134-rotate.mp4
 positives/sadtalker__WDA_KatieHill_000.mp4 positives/liveportrait__d13.mp4 negatives/dover__1724.mp4"
@@ -39,11 +49,23 @@ budget() {  # bytes of what the device tool sends: tracked + untracked-not-ignor
   echo "$tree $data $((tree + data))"
 }
 
+nvdec_reference() {  # FFmpeg's planes as hashes (Note [NVDEC reference]); $1 frames per source (0: all)
+  local files
+  files=$(find "$DATA/media" "$DATA" -maxdepth 3 -name '*.mp4' | sort -u)
+  # shellcheck disable=SC2086
+  PYTHONPATH=$ROOT $PY bench/nvdec_reference.py make --base "$DATA" --out "$DATA/nvdec_ref.json" \
+    --max-frames "$1" $files || echo "prepare: NVDEC reference not made"
+}
+
 prepare() {
   mkdir -p "$DATA/whl" "$DATA/media" "$DATA/home/weights/facemesh"
-  grep -qx '/.gpucheck/' "$(git rev-parse --git-common-dir)/info/exclude" 2>/dev/null \
-    || echo '/.gpucheck/' >> "$(git rev-parse --git-common-dir)/info/exclude"
-  if [ "$LIGHT" != 1 ] && ! ls "$DATA"/whl/platformdirs-*.whl > /dev/null 2>&1; then
+  grep -qx "/$DATA/" "$(git rev-parse --git-common-dir)/info/exclude" 2>/dev/null \
+    || echo "/$DATA/" >> "$(git rev-parse --git-common-dir)/info/exclude"
+  if [ "$NVDEC" = 1 ]; then
+    [ "$LIGHT" != 1 ] && ! ls "$DATA"/whl/pynvvideocodec-*.whl > /dev/null 2>&1 \
+      && { $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+        $WHEEL_PLATFORMS -d "$DATA/whl" "PyNvVideoCodec==2.2.4" || echo "prepare: wheel not fetched (no PyPI here?)"; }
+  elif [ "$LIGHT" != 1 ] && ! ls "$DATA"/whl/platformdirs-*.whl > /dev/null 2>&1; then
     local av_version
     av_version=$($PY -c "import av; print(av.__version__)")
     $PY -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
@@ -57,7 +79,10 @@ prepare() {
   done
   local cache=${TALKVID_FAST_HOME:-$HOME/.cache/talkvid_fast}/weights/facemesh
   [ -d "$cache" ] && cp -u "$cache"/*.tflite "$DATA/home/weights/facemesh/" 2>/dev/null
-  [ "$LIGHT" = 1 ] && return 0
+  if [ "$LIGHT" = 1 ]; then
+    [ "$NVDEC" = 1 ] && nvdec_reference 30
+    return 0
+  fi
   if [ ! -f "$DATA/gpu_1080p.mp4" ]; then  # 8 s of a talking head upscaled to 1080p H.264 (decode, x264)
     PYTHONPATH=$ROOT $PY - "$SHARED/positives/liveportrait__d13.mp4" "$DATA/gpu_1080p.mp4" <<'PYEOF'
 import sys
@@ -80,6 +105,10 @@ with av.open(src) as i, av.open(dst, "w") as o:
         o.mux(s.encode(vf))
     o.mux(s.encode(None))
 PYEOF
+  fi
+  if [ "$NVDEC" = 1 ]; then  # no corpus: without PyAV there the harness cannot run
+    nvdec_reference 0
+    return 0
   fi
   if [ ! -f "$DATA/corpus/corpus.json" ]; then
     TALKVID_TESTMEDIA=$SHARED PYTHONPATH=$ROOT $PY -m talkvid_fast.rtf build-corpus --size tiny --out "$DATA/corpus" \
@@ -145,7 +174,18 @@ else
 fi
 
 if $PY -c "import PyNvVideoCodec" 2> /dev/null; then DECODE_DEVICE=$DEVICE; else DECODE_DEVICE=cpu; fi
-if [ "$MODE" = run ]; then
+if [ "$NVDEC" = 1 ]; then  # Note [NVDEC reference]: no PyAV there, so no components or RTF harness
+  if [ "$MODE" = run ]; then
+    DECODE_DEVICE=nvdec
+    step nvdec-check 150 $PY bench/nvdec_reference.py check --ref "$DATA/nvdec_ref.json" --base "$DATA" \
+      --out "$OUT" --throughput "$DATA/gpu_1080p.mp4" --streams 1,2,4,7,14
+  else
+    DECODE_DEVICE="nvdec stand-in (FFmpeg's NV12)"
+    step nvdec-check 120 $PY bench/nvdec_reference.py check --stand-in --ref "$DATA/nvdec_ref.json" --base "$DATA" \
+      --out "$OUT"
+  fi
+  STEPS+=("{\"step\": \"components\", \"rc\": null, \"seconds\": 0, \"note\": \"NVDEC variant: no PyAV\"}")
+elif [ "$MODE" = run ]; then
   step components 100 $PY -m talkvid_fast.rtf.components --video "$DATA/gpu_1080p.mp4" --device cuda \
     --decode-device "$DECODE_DEVICE" --streams 1,2,4,7,14 --out "$OUT"
   step rtf-harness 90 $PY -m talkvid_fast.rtf measure --corpus "$DATA/corpus" --device cuda --repeats 1 \
@@ -162,7 +202,7 @@ fi
 
 read -r tree data total < <(budget)
 {
-  echo "{\"mode\": \"$MODE\", \"light\": $LIGHT, \"device\": \"$DEVICE\", \"decode_device\": \"$DECODE_DEVICE\","
+  echo "{\"mode\": \"$MODE\", \"light\": $LIGHT, \"nvdec\": $NVDEC, \"device\": \"$DEVICE\", \"decode_device\": \"$DECODE_DEVICE\","
   echo " \"wheels\": [$(ls "$DATA"/whl/*.whl 2> /dev/null | sed 's|.*/||; s|.*|"&"|' | paste -sd,)],"
   echo " \"gpu_tests\": \"$(head -1 "$OUT/gpu_tests.xml" 2> /dev/null | grep -o '^[0-9/]* tests\? [a-z]*' || echo see gpu_tests.xml)\","
   echo " \"budget\": {\"tree_bytes\": $tree, \"data_bytes\": $data, \"total_bytes\": $total, \"limit_bytes\": $BUDGET},"
@@ -173,7 +213,11 @@ read -r tree data total < <(budget)
   echo "# bench/gpu_check.sh ($MODE) on $DEVICE"
   echo
   echo "travels: $total of $BUDGET bytes (tree $tree, $DATA $data); wall $(($(date +%s) - T0)) s"
-  echo "decode measured on: $DECODE_DEVICE (NVDEC needs PyNvVideoCodec, which does not travel)"
+  if [ "$NVDEC" = 1 ]; then
+    echo "decode measured on: $DECODE_DEVICE (NVDEC variant: PyNvVideoCodec travels, PyAV does not)"
+  else
+    echo "decode measured on: $DECODE_DEVICE (NVDEC needs PyNvVideoCodec: run with GPU_CHECK_NVDEC=1)"
+  fi
   echo
   echo '| step | rc | seconds |'
   echo '|---|---|---|'
@@ -181,6 +225,7 @@ read -r tree data total < <(budget)
   echo
   grep -E "passed|failed|skipped|error" "$LOG" | grep -E "^[0-9=]" | tail -3
   [ -f "$OUT/components_$DEVICE.md" ] && sed -n '/Throughput model/,$p' "$OUT/components_$DEVICE.md"
+  [ -f "$OUT/nvdec_check.md" ] && sed 1d "$OUT/nvdec_check.md"
   [ -f /tmp/rtf/predict_cuda.json ] && [ "$MODE" = run ] && $PY -m talkvid_fast.rtf.predict "$OUT/rtf_cuda.json"
 } > "$OUT/gpu_check.md" 2>> "$LOG"
 cat "$OUT/gpu_check.md"

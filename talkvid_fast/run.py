@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=-1,
         metavar="MB",
-        help="decoded frames kept per decode stream until their scene closes (default 4096: 55 s of "
-        "1080p, 13.8 s of 2160p); clips of a longer scene are decoded again and say so in their record",
+        help="decoded frames kept per decode stream until their scene closes, and with media export until "
+        "their clip is exported (default 4096: 55 s of 1080p, 13.8 s of 2160p); clips whose frames did not "
+        "fit are decoded again and say so in their record",
     )
     p.add_argument(
         "--cascade", action="store_true", help="run a filter only on clips that passed the ones before"

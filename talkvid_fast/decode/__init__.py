@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from ._api import DecodeError, FrameSink, ScanResult, VideoDecoder, VideoMetadata
 from ._pyav import PyAVDecoder, probe
-from ._scene_buffer import SceneBuffer
+from ._scene_buffer import FrameBudget, SceneBuffer
 from ._views import gather_views, requested_frames, resize_rgb
 
 __all__ = [
     "DecodeError",
+    "FrameBudget",
     "FrameSink",
     "PyAVDecoder",
     "ScanResult",

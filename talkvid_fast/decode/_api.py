@@ -6,9 +6,11 @@ hands over the decoded frame itself (still in the decoder's own layout: an `av.V
 NV12 surface copy on the GPU, 1.5 bytes a pixel), and the pipeline's scene buffer
 (`decode/_scene_buffer.py`, Note [Scene buffer]) holds the frames of the scenes not yet resolved. When the
 detector closes a scene, the filter stages' views (FrameRequest) are converted from the buffered frames
-(`rgb`, then `gather_views`) and the scene's frames are dropped. The one exception is a scene that does not
+(`rgb`, then `gather_views`) and the scene's frames are dropped; with media export, a passing clip's frames
+stay until the clip is exported (Note [Export from the scan]). The one exception is a scene that does not
 fit the buffer's byte budget: its frames are evicted, and its clips' requested frames are decoded again by
-`frames` (seeking over gaps), which is recorded on the clip (`decode.views = "redecoded"`) and the source.
+`frames` (seeking over gaps), which is recorded on the clip (`decode.views = "redecoded"`,
+`export.frames_from = "redecoded"`) and the source.
 """
 
 from __future__ import annotations

@@ -4,26 +4,34 @@ Note [Scene buffer]: the filter stages' frame choices depend on the clip (its le
 seeded offsets, the paper windows, the head samples), and a clip is known only when the scene detector
 closes its scene, after its frames have gone by. So the scan hands every decoded frame, still in the
 decoder's own layout (1.5 bytes a pixel: an `av.VideoFrame`, an NV12 device copy), to this buffer, which
-keeps the frames of the scenes not yet resolved, oldest first, within `budget_bytes`:
+keeps the frames of the scenes not yet resolved, oldest first, within the stream's byte budget:
 
 - When a scene closes, the pipeline converts the frames its clip's stages asked for into their views and
   releases the scene's frames; what is left is the open scene (and, for stages whose requests read facts of
   the whole source, such as the `official` head and motion sampling's source fps, every kept scene until the
   scan ends).
-- A frame that would take the buffer over its budget first evicts the oldest frames. A clip whose frames
-  were evicted is not dropped: its requested frames are decoded again (`VideoDecoder.frames`, seeking), and
-  the clip record says so (`decode.views = "redecoded"`, `reason = "scene_buffer_full"`); the source record
-  carries this buffer's `stats()` (peak bytes, evicted frames).
+- With media export, the frames of a clip that passed stage 1 stay until the clip is exported (`take`
+  hands them to the encoder, one at a time) or a filter rejects it (`release`): export reads the same
+  decode (Note [Export from the scan]).
+- A frame that would take the stream over its budget first evicts the oldest frames, of this source or of
+  an earlier source of the same stream still waiting for its export. A clip whose frames were evicted is not
+  dropped: its requested frames are decoded again (`VideoDecoder.frames`, seeking), and its record says so
+  (`decode.views = "redecoded"` or `export.frames_from = "redecoded"`, `reason = "scene_buffer_full"`); the
+  source record carries this buffer's `stats()` (peak bytes, evicted frames).
 
-Memory bound: `budget_bytes` per decode stream (at most one frame over while it is evicting: never more
-than the budget is held), so `decode_streams * budget_bytes` per GPU or CPU worker. At 1080p a frame is
-3.1 MB and at 2160p 12.4 MB, so the default 4 GiB (CPU and GPU) holds 1380 frames of 1080p (55 s at 25 fps)
-or 345 of 2160p (13.8 s); a scene longer than that is the stated exception above.
+Memory bound: `budget_bytes` per decode stream, shared by the buffers of every source of that stream still
+holding frames (`FrameBudget`); frames handed to an export stay counted until the encoder has them, so the
+stream never holds more than its budget. `decode_streams * budget_bytes` per GPU or CPU worker. At 1080p a
+frame is 3.1 MB and at 2160p 12.4 MB, so the default 4 GiB (CPU and GPU) holds 1380 frames of 1080p (55 s at
+25 fps) or 345 of 2160p (13.8 s); a scene (or, with export, the passing clips of a source awaiting export)
+longer than that is the stated exception above.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import threading
+from collections import deque
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import numpy as np
@@ -32,19 +40,56 @@ import torch
 MIB = 1 << 20
 
 
-class SceneBuffer:
-    """Decoded frames by index, oldest first, within a byte budget (Note [Scene buffer])."""
+class FrameBudget:
+    """The byte budget of one decode stream, shared by the `SceneBuffer`s of its sources (oldest first)."""
 
-    def __init__(self, budget_bytes: int, size_of: Callable[[Any], int]) -> None:
+    def __init__(self, budget_bytes: int) -> None:
         if budget_bytes < 0:
             raise ValueError(f"scene buffer budget must be >= 0 bytes, got {budget_bytes}")
         self.budget_bytes = budget_bytes
+        self.bytes = 0
+        self.peak_bytes = 0
+        self.lock = threading.RLock()  # the decode, model and export threads all touch a stream's frames
+        self.buffers: list[SceneBuffer] = []  #: open buffers, oldest source first
+
+    def make_room(self, size: int) -> bool:
+        """Evicts the oldest held frames (oldest source first) until `size` more bytes fit; False if they
+        cannot (the rest is handed to an export and counted until the encoder has it)."""
+        with self.lock:
+            while self.bytes + size > self.budget_bytes:
+                victim = next((b for b in self.buffers if len(b)), None)
+                if victim is None:
+                    return False
+                victim.evict_oldest()
+            return True
+
+    def charge(self, size: int) -> None:
+        with self.lock:
+            self.bytes += size
+            self.peak_bytes = max(self.peak_bytes, self.bytes)
+
+    def discharge(self, size: int) -> None:
+        with self.lock:
+            self.bytes -= size
+
+
+class SceneBuffer:
+    """One source's decoded frames by index, oldest first, within its stream's budget (Note [Scene buffer]).
+
+    `budget` is the stream's shared `FrameBudget`, or a byte count for a buffer with a budget of its own."""
+
+    def __init__(self, budget: int | FrameBudget, size_of: Callable[[Any], int]) -> None:
+        self.budget = budget if isinstance(budget, FrameBudget) else FrameBudget(budget)
+        self.budget_bytes = self.budget.budget_bytes
         self._size_of = size_of
         self._frames: dict[int, tuple[Any, int]] = {}  # index -> (frame, bytes); insertion = index order
         self.bytes = 0
         self.peak_bytes = 0
         self.evicted_frames = 0  #: frames pushed out by the budget (their clips are re-decoded)
         self.largest_frame = 0
+        self._lock = self.budget.lock
+        with self._lock:
+            self.budget.buffers.append(self)
 
     def __contains__(self, index: int) -> bool:
         return index in self._frames
@@ -54,48 +99,112 @@ class SceneBuffer:
 
     def add(self, index: int, frame: Any) -> None:
         size = int(self._size_of(frame))
-        self.largest_frame = max(self.largest_frame, size)
-        while self._frames and self.bytes + size > self.budget_bytes:
+        with self._lock:
+            self.largest_frame = max(self.largest_frame, size)
+            if size > self.budget_bytes or not self.budget.make_room(size):
+                self.evicted_frames += 1  # a zero or tiny budget: nothing is kept, every clip is re-decoded
+                return
+            self._frames[index] = (frame, size)
+            self.bytes += size
+            self.peak_bytes = max(self.peak_bytes, self.bytes)
+            self.budget.charge(size)
+
+    def evict_oldest(self) -> None:
+        with self._lock:
             oldest = next(iter(self._frames))
-            self.bytes -= self._frames.pop(oldest)[1]
+            self._drop(oldest)
             self.evicted_frames += 1
-        if size > self.budget_bytes:  # a zero or tiny budget: nothing is kept, every clip is re-decoded
-            self.evicted_frames += 1
-            return
-        self._frames[index] = (frame, size)
-        self.bytes += size
-        self.peak_bytes = max(self.peak_bytes, self.bytes)
+
+    def _drop(self, index: int) -> Any:
+        frame, size = self._frames.pop(index)
+        self.bytes -= size
+        self.budget.discharge(size)
+        return frame
 
     def release(self, start: int, stop: int) -> None:
         """Drops the frames [start, stop) (resolved or not wanted; not counted as evictions)."""
-        if stop - start < len(self._frames):
-            doomed: Any = (i for i in range(start, stop) if i in self._frames)
-        else:
-            doomed = [i for i in self._frames if start <= i < stop]
-        for i in list(doomed):
-            self.bytes -= self._frames.pop(i)[1]
+        with self._lock:
+            if stop - start < len(self._frames):
+                doomed: Any = (i for i in range(start, stop) if i in self._frames)
+            else:
+                doomed = [i for i in self._frames if start <= i < stop]
+            for i in list(doomed):
+                self._drop(i)
+
+    def retain(self, ranges: list[tuple[int, int]]) -> None:
+        """Drops every frame outside the [start, stop) `ranges` (the clips waiting for their export)."""
+        with self._lock:
+            for i in list(self._frames):
+                if not any(a <= i < b for a, b in ranges):
+                    self._drop(i)
 
     def missing(self, indices: np.ndarray) -> int:
         """How many of the (absolute) frame `indices` are not held."""
-        return sum(1 for i in np.unique(indices).tolist() if i not in self._frames)
+        with self._lock:
+            return sum(1 for i in np.unique(indices).tolist() if i not in self._frames)
 
     def frames(
         self, indices: np.ndarray, rgb: Callable[[Any], torch.Tensor]
     ) -> Iterator[tuple[int, torch.Tensor]]:
         """(index, RGB view) for the sorted unique held `indices`, like `VideoDecoder.frames`."""
         for i in np.unique(np.asarray(indices, dtype=np.int64)).tolist():
-            if i not in self._frames:
-                raise KeyError(f"frame {i} is not in the scene buffer")
-            yield i, rgb(self._frames[i][0])
+            with self._lock:
+                if i not in self._frames:
+                    raise KeyError(f"frame {i} is not in the scene buffer")
+                frame = self._frames[i][0]
+            yield i, rgb(frame)
+
+    def take(
+        self, start: int, stop: int, rgb: Callable[[Any], torch.Tensor]
+    ) -> Generator[tuple[int, torch.Tensor]] | None:
+        """The frames [start, stop) handed over for export, or None when any of them is missing (evicted).
+
+        They leave the buffer at once (no later eviction can take them mid-clip) but stay counted against the
+        stream's budget until the returned iterator has converted each one (Note [Scene buffer])."""
+        with self._lock:
+            if any(i not in self._frames for i in range(start, stop)):
+                return None
+            taken = []
+            for i in range(start, stop):
+                frame, size = self._frames.pop(i)
+                self.bytes -= size
+                taken.append((i, frame, size))
+        return self._hand_over(taken, rgb)
+
+    def _hand_over(
+        self, taken: list[tuple[int, Any, int]], rgb: Callable[[Any], torch.Tensor]
+    ) -> Generator[tuple[int, torch.Tensor]]:
+        todo = deque(taken)
+        held = sum(size for _, _, size in taken)
+        try:
+            while todo:
+                i, frame, size = todo.popleft()
+                try:
+                    image = rgb(frame)
+                    if isinstance(frame, torch.Tensor) and frame.is_cuda:
+                        # made on the decode stream, read on this one: not reused before the read is done
+                        frame.record_stream(torch.cuda.current_stream(frame.device))
+                finally:
+                    frame = None  # the buffer's reference goes with the conversion
+                    held -= size
+                    self.budget.discharge(size)
+                yield i, image
+        finally:  # an export that stopped early: what it did not convert is no longer held either
+            self.budget.discharge(held)
 
     def clear(self) -> None:
-        self._frames.clear()
-        self.bytes = 0
+        """Drops every frame; the buffer is done (no longer in its stream's eviction order)."""
+        with self._lock:
+            for i in list(self._frames):
+                self._drop(i)
+            if self in self.budget.buffers:
+                self.budget.buffers.remove(self)
 
     def stats(self) -> dict[str, int]:
         return {
             "budget_bytes": self.budget_bytes,
             "peak_bytes": self.peak_bytes,
+            "stream_peak_bytes": self.budget.peak_bytes,
             "evicted_frames": self.evicted_frames,
             "largest_frame_bytes": self.largest_frame,
         }

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from fractions import Fraction
@@ -19,6 +19,7 @@ from typing import Any
 import av
 import cv2
 import numpy as np
+import torch
 
 from ..clips import Clip
 from ..decode import VideoDecoder
@@ -150,14 +151,19 @@ def export_clip_async(
     folder: Path,
     params: ExportParams,
     pool: EncodePool,
+    frames: Iterator[tuple[int, torch.Tensor]] | None = None,
 ) -> Future[ExportedClip]:
     """Decodes and stages the clip's frames in this thread; x264 and the side files run in `pool`
-    (Note [Export pool]). NVENC, where `params.encoder` selects it, encodes the device frames here."""
+    (Note [Export pool]). NVENC, where `params.encoder` selects it, encodes the device frames here.
+
+    `frames`: the clip's frames as `decoder.frames` would yield them, already decoded (the scene buffer's,
+    Note [Export from the scan]); then `decoder` only gives their geometry and device."""
     folder.mkdir(parents=True, exist_ok=True)
     base = folder / clip.clip_id
     video, png = base.with_suffix(".mp4"), folder / f"{clip.clip_id}_first_frame.png"
     size = _even(decoder)
-    frames = decoder.frames(np.arange(clip.start_frame, clip.end_frame), pts)
+    if frames is None:
+        frames = decoder.frames(np.arange(clip.start_frame, clip.end_frame), pts)
     if select_encoder(params.encoder, decoder.device) == "nvenc":
         from ._nvenc import write_nvenc
 

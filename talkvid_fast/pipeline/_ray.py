@@ -2,8 +2,12 @@
 
 The driver keeps the journal and the commit logic of the local pool (Note [Journal], Note [Worker
 crashes]): actors return records, the driver writes them. Each actor holds one GPU with `--gpus`
-(Ray sets CUDA_VISIBLE_DEVICES, so the actor's device is cuda:0) or one CPU otherwise. An actor that
-dies is replaced and its source retried up to MAX_ATTEMPTS, then recorded as `worker_crashed`.
+(Ray sets CUDA_VISIBLE_DEVICES, so the actor's device is cuda:0) or one CPU otherwise, and is handed a
+chunk of as many sources as its Worker has decode streams, run overlapped by `process_many` (Note [Worker
+dataflow]), as the local pool does: `--decode-streams N` gives N; by default a CPU actor takes 1, and a GPU
+actor (whose NVDEC engine count only its own node knows) takes 1 in its first call, which returns its
+count, and that many after. An actor that dies is replaced and every source of its chunk retried up to
+MAX_ATTEMPTS, then recorded as `worker_crashed`.
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ class _ActorWorker:
     def __init__(self, config: RunConfig) -> None:
         self.worker = Worker(config)
 
-    def process(self, fields: dict[str, Any]) -> tuple[Records, dict[str, str]]:
-        return self.worker.process(fields), self.worker.unavailable
+    def process_many(self, chunk: list[dict[str, Any]]) -> tuple[list[Records], dict[str, str], int]:
+        """The chunk's records, the stages that could not run, and this actor's decode streams."""
+        return list(self.worker.process_many(chunk)), self.worker.unavailable, self.worker.streams
 
 
 def run_ray(
@@ -60,33 +65,39 @@ def run_ray(
         pending = list(todo)
         attempts: dict[str, int] = {}
         unavailable: dict[str, str] = {}
-        inflight: dict[Any, tuple[Any, dict[str, Any]]] = {}
+        inflight: dict[Any, tuple[Any, list[dict[str, Any]]]] = {}
+        streams: dict[Any, int] = {}  # actor -> its decode streams, once its first chunk came back
+        first = config.decode_streams or 1  # the actor's own default is known only to the actor
 
         def submit(actor: Any) -> None:
             if pending:
-                fields = pending.pop(0)
-                inflight[actor.process.remote(fields)] = (actor, fields)
+                chunk = pending[: streams.get(actor, first)]
+                del pending[: len(chunk)]
+                inflight[actor.process_many.remote(chunk)] = (actor, chunk)
 
         for _ in range(max(1, min(actors, len(pending)))):
             submit(remote.remote(config))
         while inflight:
             (ref,), _ = ray.wait(list(inflight), num_returns=1)
-            actor, fields = inflight.pop(ref)
+            actor, chunk = inflight.pop(ref)
             try:
-                records, unavailable = ray.get(ref)
+                results, unavailable, streams[actor] = ray.get(ref)
             except ray.exceptions.RayActorError:
-                sid = str(fields["video-id"])
-                attempts[sid] = attempts.get(sid, 0) + 1
-                if attempts[sid] < MAX_ATTEMPTS:
-                    pending.insert(0, fields)
-                else:
-                    commit((crashed_record(fields, attempts[sid], "Ray actor"), []))
-                    bar.update()
+                streams.pop(actor, None)
+                for fields in reversed(chunk):  # the whole chunk was in flight (Note [Worker crashes])
+                    sid = str(fields["video-id"])
+                    attempts[sid] = attempts.get(sid, 0) + 1
+                    if attempts[sid] < MAX_ATTEMPTS:
+                        pending.insert(0, fields)
+                    else:
+                        commit((crashed_record(fields, attempts[sid], "Ray actor"), []))
+                        bar.update()
                 if pending:  # a fresh actor in place of the dead one
                     submit(remote.remote(config))
                 continue
-            commit(records)
-            bar.update()
+            for records in results:
+                commit(records)
+                bar.update()
             submit(actor)
         return unavailable
     finally:

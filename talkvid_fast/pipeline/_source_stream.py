@@ -78,9 +78,13 @@ class SourceStream:
         stages: dict[str, FilterStage],
         buffer: SceneBuffer,
         emit: Emit,
+        export: bool = False,
     ) -> None:
         self.decoder, self.fields, self.params, self.stages = decoder, fields, params, stages
         self.buffer, self.emit = buffer, emit
+        self.export = (
+            export  #: media export reads the clips' frames from the buffer (Note [Export from the scan])
+        )
         meta = decoder.metadata
         self.collector = make_collector(
             params.detector, params.detector_params, decoder.device, meta.rotation
@@ -108,7 +112,7 @@ class SourceStream:
         if self.times and seconds <= self.times[-1]:
             self.early = False  # not in presentation order: only the final, sorted timeline is trusted
         self.times.append(seconds)
-        if self.stages:  # without filter stages no frame is ever wanted again
+        if self.stages or self.export:  # else no frame is ever wanted again
             self.buffer.add(index, frame)
 
     def __call__(self, index: int, number: int, small_bgr: np.ndarray) -> None:
@@ -150,10 +154,9 @@ class SourceStream:
         self.closed.append((a, b, verdict))
         if verdict.passed and self.early:
             self._resolve([clip], during_scan=True)
+        if not verdict.passed or (self.early and not self.export):
             self.buffer.release(a, b)
-        elif not verdict.passed:
-            self.buffer.release(a, b)
-        else:  # kept for the end of the scan; only the trimmed clip's frames
+        else:  # kept for the end of the scan or for the export; only the trimmed clip's frames
             self.buffer.release(a, clip.start_frame)
             self.buffer.release(clip.end_frame, b)
 
@@ -228,7 +231,10 @@ class SourceStream:
             self.deferred = []  # early clips that were evicted are in `todo` again, with the final source
             self._resolve(todo, during_scan=False)
             self._redecode(scan.pts)
-        self.buffer.clear()
+        if self.export:  # the passing clips' frames wait for their export; the worker then clears the buffer
+            self.buffer.retain([(v.clip.start_frame, v.clip.end_frame) for v in verdicts if v.passed])
+        else:
+            self.buffer.clear()
         seg = SegmentResult(source, scan, scenes, verdicts, self.errors, time.perf_counter() - self.started)
         stats = {
             "frames_scanned": len(scan.times),

@@ -13,6 +13,10 @@ is read after synchronising the device.
 - quality / motion / head / export alone: a Worker running stage 1 and that one stage; the figure is the
   stage's own wall time (its pass-2 frame decode + its model) over the seconds of video it consumed, and
   the whole run's RTF is kept beside it (`run_rtf`).
+- nomodels: the pipeline with every model off: the same Worker, decode streams, scene buffer, stage 1 and
+  the filter stages' own frame requests and views, with a `process` that scores nothing (the filters whose
+  profile section is present). Beside `decode` in the same run it shows what the pipeline's machinery costs
+  over the decode ceiling (issue 11: within 10 % on the CPU).
 - pipeline: a Worker running stage 1 and every filter stage on one decode (the paper's three filters).
 - official: the official stage 1 method side by side on the same sources (talkvid_fast/_official_stage1).
 """
@@ -26,14 +30,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..pipeline import RunConfig, Worker, parse_stages
 from ..profile import Profile
-from ..stages import FILTER_STAGES
+from ..stages import FILTER_STAGES, FilterStage, StageResult, load_stage
 from ._accuracy import CutAccuracy, combine, match_cuts
 
-MEASUREMENTS = ("decode", "segment", *FILTER_STAGES, "export", "pipeline", "official")
+MEASUREMENTS = ("decode", "segment", *FILTER_STAGES, "export", "nomodels", "pipeline", "official")
 DEFAULT_MEASUREMENTS = ("decode", "segment", *FILTER_STAGES, "pipeline")
 
 
@@ -219,6 +223,33 @@ def _worker_run(worker: Worker, corpus: Corpus, measured: list[str]) -> SourceRu
     return run
 
 
+class _ViewsOnly:
+    """A filter stage with its model off: its own frame requests (so the views are made), no scoring."""
+
+    def __init__(self, stage: Any) -> None:
+        self.stage, self.name = stage, stage.name
+        self.whole_source = getattr(stage, "whole_source", True)
+
+    def setup(self) -> None:  # loads no weights
+        pass
+
+    def requests(self, clip: Any) -> Any:
+        return self.stage.requests(clip)
+
+    def process(self, batch: list[tuple[Any, dict[str, Any]]]) -> list[StageResult]:
+        return [StageResult(passed=True, backend="views-only") for _ in batch]
+
+
+def _nomodels_worker(profile: Profile, output: Path, device: str) -> Worker:
+    """A Worker whose filter stages make their views and score nothing (the `nomodels` measurement)."""
+    worker = Worker(RunConfig(profile=profile, output=output, stages=["segment"], device=device))
+    names = [n for n in FILTER_STAGES if profile.section(n)]  # the stages this profile configures
+    worker.stages = {
+        n: cast(FilterStage, _ViewsOnly(load_stage(n, profile.section(n), device))) for n in names
+    }
+    return worker
+
+
 def _official_run() -> SourceRun:
     from .._official_stage1 import official_stage1
 
@@ -272,6 +303,11 @@ def measure(
                 if errors:  # it stopped part-way through these sources: its time is not comparable
                     m.extra["errors"] = errors
                     log(f"  official stage 1 failed on {len(errors)} sources: {next(iter(errors.values()))}")
+            elif name == "nomodels":
+                worker = _nomodels_worker(profile, Path(tmp) / name, device)
+                m = _repeat(name, corpus, _worker_run(worker, corpus, []), repeats, device, warmup)
+                m.extra["stages"] = ["segment", *worker.stages]
+                m.extra["not_run"] = {}
             else:
                 stages = list(FILTER_STAGES) if name == "pipeline" else [name]
                 config = RunConfig(

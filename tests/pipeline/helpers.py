@@ -26,11 +26,14 @@ def journal(folder: Path) -> list[dict[str, Any]]:
 
 
 def comparable(records: list[dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Records keyed by id without run-dependent fields (timings)."""
+    """Records keyed by id without run-dependent fields (timings; the scene buffer's high-water marks, which
+    depend on when the model thread releases a rejected clip's frames and, per stream, on earlier sources)."""
     out = {}
     for r in records:
         r = json.loads(json.dumps(r))
         r.pop("timings", None)
+        for peak in ("peak_bytes", "stream_peak_bytes"):
+            r.get("decode", {}).get("scene_buffer", {}).pop(peak, None)
         for stage in r.get("stages", {}).values():
             stage.pop("seconds", None)
         out[(r["kind"], r.get("clip_id") or r["source_id"])] = r

@@ -1,10 +1,12 @@
-"""Every frame of a source is decoded once (Note [Decode passes], Note [Scene buffer]).
+"""Every frame of a source is decoded once, media export included (Note [Decode passes], Note [Scene buffer],
+Note [Export from the scan]).
 
 The stages are the real quality, motion and head stages for their frame requests (DOVER's seeded 96 + 32
 frames, the paper motion windows, the head samples; `official` sampling too), with a `process` that only
 fingerprints the views it is handed, so no model runs. Frames are counted where the decoders produce them:
 every frame FFmpeg decodes for PyAV (a counting proxy around the container), every frame the stand-in
 PyNvVideoCodec decoder returns. The truth is an independent count: FFmpeg decoding the file on its own.
+The frames export hands to x264 are compared with FFmpeg's own decode of the clip's frames.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ import pytest
 
 from talkvid_fast.decode import PyAVDecoder, gather_views
 from talkvid_fast.decode import _pyav as pyav_module
+from talkvid_fast.export import ExportParams
+from talkvid_fast.export import _cut as cut_module
 from talkvid_fast.pipeline import RunConfig, Worker
 from talkvid_fast.pipeline import _worker as worker_module
 from talkvid_fast.profile import load_profile
@@ -99,10 +103,45 @@ def _frames_in(path: Path) -> int:
         return sum(1 for _ in c.decode(video=0))
 
 
+@pytest.fixture
+def written(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
+    """sha1 of every frame the export hands to x264, per clip, in order."""
+    seen: dict[str, list[str]] = {}
+    real = cut_module._x264_writer
+
+    def writer(clip: Any, size: Any, path: Any, png: Any, params: Any) -> Any:
+        write, close = real(clip, size, path, png, params)
+        frames = seen.setdefault(clip.clip_id, [])
+
+        def counted(rgb: Any, n: int) -> None:
+            assert n == len(frames)
+            frames.append(hashlib.sha1(rgb.tobytes()).hexdigest())
+            write(rgb, n)
+
+        return counted, close
+
+    monkeypatch.setattr(cut_module, "_x264_writer", writer)
+    return seen
+
+
+def _truth(path: Path, clips: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """sha1 of the exported clips' frames as FFmpeg decodes the file on its own (presentation order)."""
+    spans = {c["clip_id"]: (c["start_frame"], c["end_frame"]) for c in clips if c.get("export")}
+    out: dict[str, list[str]] = {k: [] for k in spans}
+    with av.open(str(path)) as c:
+        for i, frame in enumerate(c.decode(video=0)):
+            for k, (a, b) in spans.items():
+                if a <= i < b:
+                    out[k].append(hashlib.sha1(frame.to_ndarray(format="rgb24").tobytes()).hexdigest())
+    return out
+
+
 def _run(
-    path: Path, profile: str, out: Path, **config: Any
+    path: Path, profile: str, out: Path, export: bool = False, **config: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]], Any]:
-    cfg = RunConfig(profile=_profile(profile), output=out, stages=["segment", *FILTER_STAGES], **config)
+    stages = ["segment", *FILTER_STAGES, *(["export"] if export else [])]
+    fast = ExportParams(preset="ultrafast")  # the frames handed to x264 are checked, not its encoding
+    cfg = RunConfig(profile=_profile(profile), output=out, stages=stages, export=fast, **config)
     src, clips = Worker(cfg).process({"video-id": "src", "video-path": str(path)})
     return src, clips, cfg
 
@@ -165,10 +204,49 @@ def test_nvdec_decodes_every_frame_once(
 
     fake.CreateDecoder = counting_decoder  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "PyNvVideoCodec", fake)
-    src, _, _ = _run(path, "paper", tmp_path, decoder="nvdec")
+    src, clips, _ = _run(path, "paper", tmp_path, export=True, decoder="nvdec")
     assert src["status"] == "ok" and src["decoder"] == "nvdec-cpu", src["errors"]
     assert len(fingerprints) == 2 * len(FILTER_STAGES)  # both clips, every stage, from the one decode
-    assert decoded["frames"] == _frames_in(path)
+    exported = [c for c in clips if c.get("export")]
+    assert len(exported) == 2 and all(c["export"]["frames_from"] == "scene_buffer" for c in exported)
+    assert decoded["frames"] == _frames_in(path)  # the export decoded nothing more
+
+
+def test_export_takes_its_frames_from_the_one_decode(
+    testmedia: Path, tmp_path: Path, pyav_count: Counter[str], fingerprints: dict, written: dict
+) -> None:
+    path = testmedia / SOURCE
+    n = _frames_in(path)
+    src, clips, _ = _run(path, "paper", tmp_path, export=True)
+    assert src["status"] == "ok", src["errors"]
+    exported = [c for c in clips if c.get("export")]
+    assert [c["clip_id"] for c in exported] == ["src-scene1", "src-scene2"]
+    assert all(c["export"]["frames_from"] == "scene_buffer" for c in exported)
+    assert all(c["export"]["frames"] == c["frames"] for c in exported)
+    # Stated exception as above (the probe's first frame); the export decoded nothing more.
+    assert pyav_count[str(path)] == n + 1
+    assert written == _truth(path, clips)  # x264 got exactly FFmpeg's frames of each clip, in order
+
+
+def test_export_of_evicted_frames_is_redecoded_and_recorded(
+    testmedia: Path, tmp_path: Path, pyav_count: Counter[str], fingerprints: dict, written: dict
+) -> None:
+    """100 frames of budget: scene 1's clip (53 frames) waits for its export while scene 2 (80) is scanned,
+    so the stream evicts scene 1's oldest frames: scene 1 is exported from a second decode, scene 2 from the
+    buffer, and the stream never holds more than its budget."""
+    path = testmedia / SOURCE
+    n = _frames_in(path)
+    src, clips, _ = _run(path, "paper", tmp_path, export=True, scene_buffer_mb=100)
+    buf = src["decode"]["scene_buffer"]
+    assert buf["evicted_frames"] > 0 and buf["stream_peak_bytes"] <= buf["budget_bytes"] == 100 << 20
+    by_id = {c["clip_id"]: c for c in clips}
+    assert by_id["src-scene1"]["export"]["frames_from"] == "redecoded"
+    assert by_id["src-scene1"]["export"]["reason"] == "scene_buffer_full"
+    assert by_id["src-scene2"]["export"]["frames_from"] == "scene_buffer"
+    assert all(by_id[c]["decode"]["views"] == "scene_buffer" for c in ("src-scene1", "src-scene2"))
+    # the exception costs scene 1's frames (from the start: its keyframe) and the re-opened decoder's probe
+    assert n + 1 < pyav_count[str(path)] <= n + 1 + by_id["src-scene1"]["end_frame"] + 1
+    assert written == _truth(path, clips)
 
 
 def test_scene_over_the_budget_is_redecoded_and_recorded(

@@ -97,3 +97,58 @@ def test_model_batch_runs_while_the_next_source_decodes(
         scored = [c for c in clips if "motion" in c["stages"]]
         assert scored and all(c["stages"]["motion"]["backend"] == "blocking" for c in scored)
     assert len(out["second"][1]) == 3 and sum("motion" in c["stages"] for c in out["second"][1]) == 2
+
+
+def test_export_of_a_source_runs_while_the_next_source_is_exported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Note [Export from the scan]: the caller's thread stages a source's export into the encode pool and takes
+    up the next scored source while those clips encode. Source a's x264 writer waits (with a time limit) until
+    the worker's trace says source b's export has started; a caller that waits for a's encodes before it
+    looks at b (the old code) never gets there, and a's export ends first."""
+    from talkvid_fast.export import _cut as cut_module
+    from tests.media import scene_frames, write_video
+
+    trace = _Trace()
+    b_export = threading.Event()
+    real_trace = trace.__call__
+
+    def traced(event: str, detail: str) -> None:
+        real_trace(event, detail)
+        if (event, detail) == ("export_start", "b"):
+            b_export.set()
+
+    waited: list[bool] = []
+    real_writer = cut_module._x264_writer
+
+    def writer(clip: Any, size: Any, path: Any, png: Any, params: Any) -> Any:
+        write, close = real_writer(clip, size, path, png, params)
+
+        def gated(rgb: Any, n: int) -> None:
+            if clip.source.source_id == "a" and n == 0:
+                waited.append(b_export.wait(timeout=30))
+            write(rgb, n)
+
+        return gated, close
+
+    monkeypatch.setattr(cut_module, "_x264_writer", writer)
+    sources = []
+    for k, sid in enumerate("ab"):
+        path = tmp_path / f"{sid}.mp4"
+        write_video(path, scene_frames([60], size=(64, 96), seed=k), fps=10)  # one 6 s scene: one clip
+        sources.append({"video-id": sid, "video-path": str(path)})
+    p = load_profile("paper")
+    sections = {k: dict(v) for k, v in p.sections.items()}
+    sections["segment"].update(speech_gate="keep", min_duration=2.0)
+    cfg = RunConfig(
+        profile=dataclasses.replace(p, sections=sections),
+        output=tmp_path / "out",
+        stages=["segment", "export"],
+    )
+    out = {src["source_id"]: clips for src, clips in Worker(cfg, trace=traced).process_many(sources)}
+    assert waited == [True], trace.events
+    assert trace.index("export_start", "b") < trace.index("export_end", "a"), trace.events
+    for sid in "ab":  # both exported in full, from the scan's frames
+        (clip,) = out[sid]
+        assert clip["export"]["frames"] == clip["frames"] and clip["export"]["frames_from"] == "scene_buffer"
+        assert (tmp_path / "out" / clip["export"]["video_path"]).is_file()

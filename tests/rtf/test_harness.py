@@ -78,6 +78,13 @@ def test_targets_are_report_lines() -> None:
     cpu = check_targets(results, sources, "cpu")
     assert cpu[0].passed is False and "weights missing" in cpu[0].measured
     assert cpu[1].passed is None and cpu[1].line().startswith("NOT MEASURED")
+    within = "pipeline without models within 10% of decode-only (wall time)"
+    assert {c.target: c for c in cpu}[within].passed is None  # not measured in this run
+    for wall, ok in ((1.09, True), (1.11, False)):  # decode: 100 s of video in 1.0 s
+        results["nomodels"] = meas("nomodels", 100, wall)
+        for device in ("cpu", "cuda"):
+            check = {c.target: c for c in check_targets(results, sources, device)}[within]
+            assert check.passed is ok, (wall, check.line())
 
 
 def test_overrides_parse_toml_values() -> None:
@@ -100,8 +107,9 @@ def test_measure_writes_json_and_markdown(
     tiny_corpus: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     rc = main(
-        ["measure", "--corpus", str(tiny_corpus), "--stages", "decode,segment,head", "--repeats", "1",
-         "--no-warmup", "--out", str(tmp_path), "--name", "rtf_test"]
+        ["measure", "--corpus", str(tiny_corpus), "--stages", "decode,segment,head,nomodels", "--repeats", "1",
+         "--no-warmup", "--out", str(tmp_path), "--name", "rtf_test",
+         "--set", 'segment.speech_gate="keep"']  # the corpus's audio is not speech: let clips reach the filters
     )  # fmt: skip
     assert rc == 0
     out = json.loads((tmp_path / "rtf_test.json").read_text())
@@ -133,8 +141,17 @@ def test_measure_writes_json_and_markdown(
         assert head["clips"] == sum(r["clips_passed"] for r in seg["extra"]["first_repeat"].values())
         assert 0 <= head["video_seconds"] <= video
         assert head["extra"]["stages"] == ["segment", "head"]
+    # the pipeline without models: every frame, every clip of stage 1, the paper filters' views, no model
+    nm = out["measurements"]["nomodels"]
+    assert nm["frames"] == dec["frames"] and nm["video_seconds"] == pytest.approx(video)
+    assert nm["clips"] == sum(r["clips"] for r in seg["extra"]["first_repeat"].values())
+    assert nm["extra"]["stages"] == ["segment", "quality", "motion", "head"] and nm["extra"]["not_run"] == {}
+    viewed = [r["stage_input_seconds"]["decode_views"] for r in nm["extra"]["first_repeat"].values()]
+    passed = [r["clips_passed"] for r in seg["extra"]["first_repeat"].values()]
+    assert all((v > 0) == (p > 0) for v, p in zip(viewed, passed, strict=True)) and any(passed)
     md = (tmp_path / "rtf_test.md").read_text()
     assert "| decode only" in md and "18.14" in md and "Segmentation accuracy" in md
+    assert "| pipeline without models" in md
     assert "every stage runs on the CPU" in capsys.readouterr().out
 
 
