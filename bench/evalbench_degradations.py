@@ -31,7 +31,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from talkvid_fast.evalset._media import read_video, read_wav, write_mp4  # noqa: E402
+from talkvid_fast.evalset._media import read_video, write_mp4  # noqa: E402
+from talkvid_fast.segment import read_wav_16k as read_wav  # noqa: E402
 
 # assigned attributes, spread over the paper's dimensions so that the draw has something to place
 # assigned attributes, one dimension each (dimensions are drawn in the design's order, age first, and a clip

@@ -12,7 +12,6 @@ on screen at each `start + k / 25`, VFR-exact), the rate SyncNet's protocol expe
 from __future__ import annotations
 
 import os
-import wave
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -125,23 +124,6 @@ def write_mp4(frames: np.ndarray, path: Path, audio: np.ndarray | None = None, c
             for packet in astream.encode(None):
                 out.mux(packet)
     os.replace(tmp, path)
-
-
-def write_wav(samples: np.ndarray, path: Path) -> None:
-    tmp = _tmp(path)
-    with wave.open(str(tmp), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE)
-        f.writeframes(samples.astype("<i2").tobytes())
-    os.replace(tmp, path)
-
-
-def read_wav(path: Path) -> np.ndarray:
-    with wave.open(str(path)) as f:
-        if (f.getframerate(), f.getnchannels(), f.getsampwidth()) != (SAMPLE_RATE, 1, 2):
-            raise ValueError(f"{path}: not 16 kHz mono 16-bit PCM")
-        return np.frombuffer(f.readframes(f.getnframes()), "<i2").copy()
 
 
 def write_png(image: np.ndarray, path: Path) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..manifest import RunFolder, read_run, write_atomic
-from ..segment import NoAudio, load_audio_16k
+from ..segment import NoAudio, load_audio_16k, write_wav_16k
 from . import _media
 from ._span import stable_span
 from .design import Design, clip_attributes
@@ -127,7 +127,7 @@ def _write_clip(item: Drawn, seconds: float, head: dict[str, Any], out: Path, ba
     for rel in files.values():
         (out / rel).parent.mkdir(parents=True, exist_ok=True)
     _media.write_png(crops[0], out / files["reference"])
-    _media.write_wav(audio, out / files["audio"])
+    write_wav_16k(out / files["audio"], audio)
     _media.write_mp4(crops, out / files["video"], audio)
     return {
         "id": bench_id,

@@ -20,8 +20,9 @@ import cv2
 import numpy as np
 import torch
 
-from ..evalset._media import read_video, read_wav
+from ..evalset._media import read_video
 from ..segment import NoAudio, load_audio_16k
+from ..segment import read_wav_16k as read_wav
 from . import frame_metrics
 from ._networks import Networks, as_numpy
 from .frechet import frechet_of_features

@@ -8,7 +8,6 @@ caller's thread only decodes and stages the frames; x264, the WAV, PNG and VTT a
 from __future__ import annotations
 
 import os
-import wave
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import torch
 
 from ..clips import Clip
 from ..decode import VideoDecoder
-from ..segment import Cue, NoAudio, cues_in, load_audio_16k, load_cues
+from ..segment import Cue, NoAudio, cues_in, load_audio_16k, load_cues, write_wav_16k
 from ._encode import ENCODERS, EncodePool, FrameWriter, select_encoder
 
 TIME_BASE = Fraction(1, 90_000)
@@ -111,16 +110,6 @@ def _write_video(
     return close()
 
 
-def _write_wav(samples: np.ndarray, path: Path) -> None:
-    tmp = _tmp(path)
-    with wave.open(str(tmp), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(16_000)
-        f.writeframes(samples.astype("<i2").tobytes())
-    os.replace(tmp, path)
-
-
 def _vtt_time(t: float) -> str:
     ms = int(round(t * 1000))
     return f"{ms // 3_600_000:02d}:{ms // 60_000 % 60:02d}:{ms // 1000 % 60:02d}.{ms % 1000:03d}"
@@ -186,7 +175,7 @@ def _side_files(clip: Clip, folder: Path, video: Path, png: Path, frames: int) -
     try:
         samples = load_audio_16k(clip.source.audio_path or clip.source.path, clip.start, clip.end)
         wav = base.with_suffix(".wav")
-        _write_wav(samples, wav)
+        write_wav_16k(wav, samples)
         audio_path = str(wav)
     except NoAudio:
         audio_path = None

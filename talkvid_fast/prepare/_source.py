@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import time
-import wave
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -33,7 +32,7 @@ import torch
 from ..decode import DecodeError, open_decoder
 from ..head.crop import BORDER_REPLICATE, warp
 from ..head.pose import head_pose
-from ..segment import NoAudio, load_audio_16k
+from ..segment import NoAudio, load_audio_16k, write_wav_16k
 from ._layouts import Layout
 from ._masks import hallo_masks
 from ._rules import CropRegion, FrameSelector, output_frame_count, smoothed_regions, talkvid_region
@@ -78,16 +77,6 @@ def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     tmp = _tmp(path)
     with tmp.open("wb") as f:
         np.savez(f, **arrays)  # type: ignore[arg-type]
-    os.replace(tmp, path)
-
-
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    tmp = _tmp(path)
-    with wave.open(str(tmp), "wb") as f:
-        f.setnchannels(1)
-        f.setsampwidth(2)
-        f.setframerate(SAMPLE_RATE)
-        f.writeframes(samples.astype("<i2").tobytes())
     os.replace(tmp, path)
 
 
@@ -208,7 +197,7 @@ class SourcePreparer:
         face_info["source_frame"] = np.array([s[1] for s in shown], np.int64)
         face_info["source_time"] = np.array([s[2] for s in shown], np.float64)
         _write_npz(paths["face_info"], face_info)
-        _write_wav(paths["audio"], samples)
+        write_wav_16k(paths["audio"], samples)
         files = {"video": paths["video"], "face_info": paths["face_info"], "audio": paths["audio"]}
         t_features = time.perf_counter()
         if self.features is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._audio import NoAudio, load_audio_16k, speech_fraction
+from ._audio import NoAudio, load_audio_16k, read_wav_16k, speech_fraction, write_wav_16k
 from ._scenes import DETECTORS, SceneCollector, downscale_factor, make_collector, make_detector, small_size
 from ._spans import SpanRule, clip_of_scene, clips_from_scenes
 from ._stage import (
@@ -37,8 +37,10 @@ __all__ = [
     "make_collector",
     "make_detector",
     "provisional_source",
+    "read_wav_16k",
     "segment_source",
     "small_size",
     "source_info",
     "speech_fraction",
+    "write_wav_16k",
 ]

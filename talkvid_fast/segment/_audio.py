@@ -1,6 +1,10 @@
-"""Audio: decode any audio stream to 16 kHz mono int16 (PyAV), and a voice-activity gate (webrtcvad)."""
+"""Audio: decode any audio stream to 16 kHz mono int16 (PyAV), 16 kHz WAV files, and a voice-activity gate (webrtcvad)."""
 
 from __future__ import annotations
+
+import os
+import wave
+from pathlib import Path
 
 import av
 import numpy as np
@@ -48,6 +52,25 @@ def load_audio_16k(path: str, start: float = 0.0, end: float | None = None) -> n
     a = max(0, int(round((start - offset) * SAMPLE_RATE)))
     b = len(audio) if end is None else max(a, int(round((end - offset) * SAMPLE_RATE)))
     return audio[a:b]
+
+
+def write_wav_16k(path: Path, samples: np.ndarray) -> None:
+    """Writes int16 mono 16 kHz PCM to `path` atomically (a rename, so a killed run never leaves half a file)."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    with wave.open(str(tmp), "wb") as f:
+        f.setnchannels(1)
+        f.setsampwidth(2)
+        f.setframerate(SAMPLE_RATE)
+        f.writeframes(samples.astype("<i2").tobytes())
+    os.replace(tmp, path)
+
+
+def read_wav_16k(path: Path) -> np.ndarray:
+    """The int16 samples of a 16 kHz mono 16-bit WAV; anything else is refused."""
+    with wave.open(str(path)) as f:
+        if (f.getframerate(), f.getnchannels(), f.getsampwidth()) != (SAMPLE_RATE, 1, 2):
+            raise ValueError(f"{path}: not 16 kHz mono 16-bit PCM")
+        return np.frombuffer(f.readframes(f.getnframes()), "<i2").copy()
 
 
 def speech_fraction(audio: np.ndarray, aggressiveness: int = 2) -> float:

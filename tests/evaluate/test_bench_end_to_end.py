@@ -23,10 +23,11 @@ import pytest
 import torch
 
 from talkvid_fast.evalset import build, load_design
-from talkvid_fast.evalset._media import read_video, read_wav
+from talkvid_fast.evalset._media import read_video
 from talkvid_fast.evaluate import __main__ as cli
 from talkvid_fast.evaluate._networks import Networks, _facemesh
 from talkvid_fast.evaluate.run import FolderMismatch, evaluate
+from talkvid_fast.segment import read_wav_16k as read_wav
 from tests.media import write_video
 
 REPO = Path(__file__).resolve().parents[2]
