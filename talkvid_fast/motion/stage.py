@@ -183,8 +183,11 @@ class MotionStage:
             score = paper_clip_score(ratios, gate)
             ratio, ok_ratio = float(score["ratio"]), bool(score["passed"])
             speed, motion = self._camera_motion(tracks, conf)
+            read_on = "centre"
             if border is not None:  # Note [Camera motion]: the camera's speed read on the background
-                speed, _ = self._camera_motion(*border)
+                border_speed, _ = self._camera_motion(*border)
+                if not np.isnan(border_speed):  # a background with no trackable point: the centre's
+                    speed, read_on = border_speed, "border"
             gates = {"stability_ratio": ok_ratio}
             if p.max_camera_speed > 0:  # Note [Camera motion]
                 gates["camera_speed"] = speed <= p.max_camera_speed  # NaN (nothing tracked) fails
@@ -206,6 +209,7 @@ class MotionStage:
                     "stability_windows": len(ratios),
                     "stability_verdict": verdict,
                     "camera_speed": None if np.isnan(speed) else speed,
+                    "camera_speed_points": read_on,
                     "motion": motion,
                     "tracker": label,
                 },

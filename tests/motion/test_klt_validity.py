@@ -200,3 +200,21 @@ def test_border_camera_points_read_the_background_not_the_head() -> None:
         MotionStage({**OPEN, "backend": "cotracker", "camera_points": "border"})
     with pytest.raises(ValueError, match="allowed: centre, border"):
         MotionStage({**OPEN, "camera_points": "ring"})
+
+
+def test_border_camera_speed_falls_back_to_the_centre_on_a_flat_backdrop() -> None:
+    """A still textured 'head' on a flat, noiseless backdrop: no border point can be tracked (LK's flatness
+    test), so nothing there says how the camera moved; the centre's reading (still: 0) is used and recorded."""
+    n, h, w = 20, 512, 640
+    frame = np.full((h, w, 3), 90, np.uint8)
+    # a 200 px head inside the 256 px crop: every border point's 31 px LK window sees only the backdrop
+    y0, x0 = (h - 200) // 2, (w - 200) // 2
+    frame[y0 : y0 + 200, x0 : x0 + 200] = synthetic.texture(h, w, seed=5)[y0 : y0 + 200, x0 : x0 + 200]
+    frames = np.repeat(frame[None], n, axis=0)
+    stage = MotionStage({**OPEN, "camera_points": "border", "min_motion": 0.0})
+    stage.setup()
+    clip = make_clip(frames, fps=25.0, clip_id="flat-scene1")
+    (req,) = stage.requests(clip)
+    (res,) = stage.process([(clip, {req.name: deliver(frames, req)})])
+    assert res.scores["camera_speed_points"] == "centre" and res.scores["camera_speed"] == 0.0
+    assert res.gates["camera_speed"]  # (its ratio fails: the central grid also reaches the flat backdrop)
