@@ -23,6 +23,7 @@ from .pipeline import ALL_STAGES, RunConfig, parse_stages, run_sources
 from .pipeline._streams import check_decode_streams
 from .profile import load_profile
 from .report import render, summarize, write_summary
+from .stages import StageUnavailable
 
 EXIT_OK, EXIT_CANNOT_START, EXIT_INTERRUPTED = 0, 2, 130
 
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             fresh=args.fresh,
             progress=not args.no_progress and sys.stderr.isatty(),
         )
-    except ProfileChanged as exc:
+    except (ProfileChanged, StageUnavailable) as exc:  # StageUnavailable: stage 1's weights are missing
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CANNOT_START
     except KeyboardInterrupt:

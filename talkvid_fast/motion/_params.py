@@ -14,6 +14,7 @@ VALIDITIES = (
     "step",
     "drift",
 )  # Note [KLT validity] (klt.py)  # Note [Stage engines] (engines/_model_engine.py)
+CAMERA_POINTS = ("centre", "border")  # Note [Camera motion] (ratio_reference.py)
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class MotionParams:
     # camera motion and stillness from the tracks, any tracker (Note [Camera motion]); 0 = gate off
     max_camera_speed: float = 0.0  #: gate: median global motion <= this, px per frame
     min_motion: float = 0.0  #: gate: the liveliest window's 95th-percentile point motion >= this, px
+    camera_points: str = (
+        "centre"  #: camera_speed from: centre (the ratio's grid) | border (klt; Note [Camera motion])
+    )
     # official
     scale: float = 0.25
     official_grid: int = 100
@@ -71,6 +75,7 @@ class MotionParams:
             ("precision", PRECISIONS),
             ("runtime", RUNTIMES),
             ("klt_validity", VALIDITIES),
+            ("camera_points", CAMERA_POINTS),
         )
         for key, allowed in checks:
             if getattr(p, key) not in allowed:
@@ -79,6 +84,8 @@ class MotionParams:
             raise ValueError(
                 "[motion] the official ratio needs CoTracker visibilities; backend must be cotracker"
             )
+        if p.camera_points == "border" and p.backend == "cotracker":
+            raise ValueError("[motion] camera_points = 'border' is tracked by klt only; use backend = 'klt'")
         if len(p.model_size) != 2 or any(v % 4 for v in p.model_size):
             raise ValueError(f"[motion] model_size must be (H, W) divisible by 4, got {p.model_size}")
         if p.crop > p.short_side:

@@ -97,6 +97,14 @@ def official_clip_ratio(segment_vis: list[np.ndarray], vis_threshold: float = 0.
 # - `motion`: per window, the 95th percentile (inverted CDF: sorted[ceil(0.95 n) - 1]) of the end-to-start
 #   displacement of the points confident in every frame; the clip's value is the largest over windows
 #   (0 when no point is). Below a pixel nothing moved: a still image or a frozen frame.
+# Which points: `camera_points = "centre"` reads camera_speed on the ratio's central grid, where a
+# talking head sits, so a head that moves as a whole (a child turning, liveportrait d11: 7.5 px/frame
+# there) reads as camera motion. `camera_points = "border"` (klt, `open`) reads it on `border_grid`, the
+# points of a whole-frame 16 x 16 lattice outside the central crop: the background, which is what a
+# camera's pan or shake moves and a person in front of a still camera does not (d11 there: 0.26 px/frame;
+# the pans keep theirs: dover 17734 7.3 -> 7.7, paragliding 6.3 -> 12.3, first 6 s, CPU). Where no
+# border point is tracked at all (a flat, noiseless backdrop: nothing there to see a camera move by), the
+# centre's value is used; the record says which (`camera_speed_points`).
 def lower_median(values: np.ndarray) -> float:
     v = np.sort(np.asarray(values, np.float64).ravel())
     return float(v[(len(v) - 1) // 2]) if len(v) else float("nan")

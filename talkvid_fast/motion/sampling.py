@@ -112,6 +112,19 @@ def plan_segments(num_frames: int, fps: float, duration: float) -> SegmentPlan:
     return SegmentPlan(indices.astype(np.int64), bounds)
 
 
+def border_grid(height: int, width: int, crop: int = 256, grid: int = 16, margin: int = 16) -> np.ndarray:
+    """float32 (K, 2) x, y: the points of a grid x grid lattice over the whole frame, inset by `margin` px
+    (half an LK window, so each point's window lies in the frame), that fall outside the central crop x crop
+    square: where the background is in a talking-head shot (Note [Camera motion]). Row-major."""
+    if crop > min(height, width):
+        raise ValueError(f"central crop {crop} px does not fit a {width}x{height} frame")
+    xs = np.linspace(margin, width - 1 - margin, grid)
+    ys = np.linspace(margin, height - 1 - margin, grid)
+    gy, gx = np.meshgrid(ys, xs, indexing="ij")
+    outside = (np.abs(gx + 0.5 - width / 2) > crop / 2) | (np.abs(gy + 0.5 - height / 2) > crop / 2)
+    return np.stack([gx[outside], gy[outside]], axis=-1).astype(np.float32)
+
+
 def paper_grid(height: int, width: int, crop: int = 256, grid: int = 16) -> np.ndarray:
     """float32 (grid*grid, 2) x, y: cell centres of a grid x grid lattice in the central crop x crop square.
 

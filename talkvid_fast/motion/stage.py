@@ -33,6 +33,10 @@ from .weights import CHECKPOINTS, COTRACKER
 VIEW = "motion"
 
 
+def _contiguous(a: Any) -> Any:
+    return a.contiguous() if isinstance(a, torch.Tensor) else np.ascontiguousarray(a)
+
+
 class MotionStage:
     """Scores camera/subject stability per clip (see Note [Motion backends], Note [Paper windows])."""
 
@@ -71,6 +75,10 @@ class MotionStage:
         if p.backend == "klt":
             self._use_klt()
             return
+        if p.camera_points == "border":  # backend auto with CoTracker's weights present
+            raise StageUnavailable(
+                "[motion] camera_points = 'border' is tracked by klt only", "set backend = 'klt'"
+            )
         try:
             path = locate(COTRACKER, CHECKPOINTS[kind])
         except WeightsMissing:
@@ -166,10 +174,20 @@ class MotionStage:
             tracked.update(self._track_cotracker(jobs, uses))
         gate = PaperParams(p.min_conf, p.max_disp, p.gate_min, p.gate_max)
         for i, (tracks, conf, h, w) in tracked.items():
+            border = None
+            if p.camera_points == "border":  # klt tracked the ratio's grid, then the border points
+                k = p.grid * p.grid
+                border = (_contiguous(tracks[:, :, k:]), _contiguous(conf[:, :, k:]))
+                tracks, conf = _contiguous(tracks[:, :, :k]), _contiguous(conf[:, :, :k])
             ratios = self._window_ratios(tracks, conf, h, w)
             score = paper_clip_score(ratios, gate)
             ratio, ok_ratio = float(score["ratio"]), bool(score["passed"])
             speed, motion = self._camera_motion(tracks, conf)
+            read_on = "centre"
+            if border is not None:  # Note [Camera motion]: the camera's speed read on the background
+                border_speed, _ = self._camera_motion(*border)
+                if not np.isnan(border_speed):  # a background with no trackable point: the centre's
+                    speed, read_on = border_speed, "border"
             gates = {"stability_ratio": ok_ratio}
             if p.max_camera_speed > 0:  # Note [Camera motion]
                 gates["camera_speed"] = speed <= p.max_camera_speed  # NaN (nothing tracked) fails
@@ -191,6 +209,7 @@ class MotionStage:
                     "stability_windows": len(ratios),
                     "stability_verdict": verdict,
                     "camera_speed": None if np.isnan(speed) else speed,
+                    "camera_speed_points": read_on,
                     "motion": motion,
                     "tracker": label,
                 },
@@ -207,6 +226,11 @@ class MotionStage:
         """OpenCV on the host for a CPU stage; the Numba CUDA kernels on the frames in place for a CUDA one."""
         p = self.params
         pts = sampling.paper_grid(frames.shape[1], frames.shape[2], p.crop, p.grid)
+        if p.camera_points == "border":
+            ring = sampling.border_grid(
+                frames.shape[1], frames.shape[2], p.crop, p.grid, p.klt_win_size // 2 + 1
+            )
+            pts = np.concatenate([pts, ring])
         kp = _klt.KltParams(
             win_size=p.klt_win_size,
             max_level=p.klt_max_level,

@@ -83,6 +83,7 @@ def run_sources(
     on_commit: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     started = time.perf_counter()
+    config.segment.require_weights()  # stage 1 cannot be skipped: its weights missing stops the run here
     folder = config.output
     folder.mkdir(parents=True, exist_ok=True)
     if fresh:

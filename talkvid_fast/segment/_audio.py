@@ -73,16 +73,20 @@ def read_wav_16k(path: Path) -> np.ndarray:
         return np.frombuffer(f.readframes(f.getnframes()), "<i2").copy()
 
 
-def speech_fraction(audio: np.ndarray, aggressiveness: int = 2) -> float:
-    """Fraction of 30 ms frames that webrtcvad calls speech (0 for empty audio)."""
+def speech_flags(audio: np.ndarray, aggressiveness: int = 2) -> np.ndarray:
+    """bool (n,): webrtcvad's verdict on each whole 30 ms frame of 16 kHz mono audio (frame i starts at
+    sample 480 i)."""
     import webrtcvad
 
     if not 0 <= aggressiveness <= 3:
         raise ValueError(f"vad aggressiveness must be 0..3, got {aggressiveness}")
     vad = webrtcvad.Vad(aggressiveness)
     n = len(audio) // _VAD_FRAME
-    if n == 0:
-        return 0.0
     frames = np.ascontiguousarray(audio[: n * _VAD_FRAME].astype(np.int16)).reshape(n, _VAD_FRAME)
-    speech = sum(vad.is_speech(f.tobytes(), SAMPLE_RATE) for f in frames)
-    return speech / n
+    return np.array([vad.is_speech(f.tobytes(), SAMPLE_RATE) for f in frames], dtype=bool)
+
+
+def speech_fraction(audio: np.ndarray, aggressiveness: int = 2) -> float:
+    """Fraction of 30 ms frames that webrtcvad calls speech (0 for empty audio)."""
+    flags = speech_flags(audio, aggressiveness)
+    return float(flags.mean()) if len(flags) else 0.0

@@ -96,6 +96,15 @@ class SegmentParams:
             vad_aggressiveness=int(section.get("vad_aggressiveness", 2)),
         )
 
+    def require_weights(self) -> None:
+        """Raises WeightsMissing (naming the fetch command) when the detector's weights are absent: checked
+        before a run starts, so a missing file stops the run at once instead of failing every source."""
+        if self.detector == "transnetv2":
+            from ..shots.weights import TRANSNETV2, WEIGHTS_FILE
+            from ..weights import locate
+
+            locate(TRANSNETV2, WEIGHTS_FILE)
+
 
 def source_info(decoder: VideoDecoder, scan: ScanResult, fields: dict[str, Any]) -> SourceInfo:
     meta = decoder.metadata

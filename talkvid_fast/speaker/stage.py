@@ -11,6 +11,15 @@ of the clip (frames without the tracked face count as not speaking); the gate pa
 speaking_fraction >= `min_speaking_fraction`. No audio stream (or undecodable audio) fails `no_audio`; no
 face track fails `no_face`. The stage runs only when the profile has a `[speaker]` section.
 
+Note [Speaking over speech]: `speaking_fraction` counts the speaking frames over all the clip's frames, so
+a speaker who pauses (retalking face1: speech in about half of it) scores low for the pauses, which are
+not evidence that someone else speaks. The gate's question is whether the speech that is heard is the
+visible face's: `speaking_fraction_of_speech` counts the speaking frames among the frames where webrtcvad
+hears speech (the speech gate's detector, `vad_aggressiveness`), 0 when no speech is heard. Upstream's
+Light-ASD is trained on AVA-ActiveSpeaker, whose positive label is "speaking and audible", so a frame of
+silence is a correct "not speaking" either way. `fraction_of` picks which of the two the gate reads
+(`clip` by default; `open` reads `speech`); both are recorded.
+
 Note [Which Light-ASD weights]: the default is `pretrain_AVA_CVPR.model` (AVA-ActiveSpeaker), not the
 TalkSet fine-tune the spec first named. Measured on 2 s of two real speakers (sadtalker AOC and KatieHill,
 docs/speaker.md): with the TalkSet weights the talking face scores as speaking in 98 % of the frames over
@@ -47,8 +56,11 @@ from .features import (
 VIEW = "speaker"
 GATE = "speaking_fraction"
 PRECISIONS = ("fp32", "fp16", "bf16")
+FRACTIONS = ("clip", "speech")
 DEFAULTS: dict[str, Any] = {
-    "min_speaking_fraction": 0.5,  # gate: fraction of the clip's 25 fps frames where the tracked face speaks
+    "min_speaking_fraction": 0.5,  # gate: fraction of the frames (`fraction_of`) where the tracked face speaks
+    "fraction_of": "clip",  # clip: all 25 fps frames | speech: the frames where webrtcvad hears speech
+    "vad_aggressiveness": 2,  # webrtcvad mode for fraction_of = "speech" (the speech gate's default)
     "weights": "pretrain_AVA_CVPR.model",  # or finetuning_TalkSet.model (Note [Which Light-ASD weights])
     "durations": list(DURATIONS),  # scoring windows, seconds (upstream's six)
     "smooth_frames": 5,  # centred moving mean of the scores before the > 0 decision
@@ -65,6 +77,19 @@ DEFAULTS: dict[str, Any] = {
     "precision": "fp32",
     "runtime": "auto",
 }
+
+
+def heard_frames(audio: np.ndarray, frames: int, aggressiveness: int = 2) -> np.ndarray:
+    """bool (frames,): whether webrtcvad hears speech at each 25 fps frame of the clip (the 30 ms VAD frame
+    that holds the frame's centre, (k + 0.5) / 25 s; False past the audio's end)."""
+    from ..segment._audio import speech_flags
+
+    flags = speech_flags(audio, aggressiveness)
+    at = ((np.arange(frames) + 0.5) / FPS / 0.030).astype(np.int64)
+    out = np.zeros(frames, bool)
+    inside = at < len(flags)
+    out[inside] = flags[at[inside]]
+    return out
 
 
 def speaker_size(height: int, width: int, max_side: int) -> tuple[int, int] | None:
@@ -91,6 +116,10 @@ class SpeakerStage:
         self.params = {**DEFAULTS, **params}
         p = self.params
         self.threshold = float(p["min_speaking_fraction"])
+        if p["fraction_of"] not in FRACTIONS:
+            raise ValueError(f"speaker fraction_of {p['fraction_of']!r}; allowed: {', '.join(FRACTIONS)}")
+        if not 0 <= int(p["vad_aggressiveness"]) <= 3:
+            raise ValueError(f"speaker vad_aggressiveness must be 0..3, got {p['vad_aggressiveness']}")
         self.durations = tuple(int(d) for d in p["durations"])
         if not self.durations or any(d not in DURATIONS for d in self.durations):
             raise ValueError(f"speaker durations {p['durations']}; allowed: a subset of {list(DURATIONS)}")
@@ -226,14 +255,21 @@ class SpeakerStage:
         for k, s in enumerate(raw):
             per_frame[int(track.frames[0]) + k] = round(float(s), 4)
         fraction = float(speaking.sum() / n) if n else 0.0
+        # Note [Speaking over speech]: the same speaking frames, counted over the frames where speech is heard
+        heard = heard_frames(audio, n, int(p["vad_aggressiveness"]))
+        spoken = np.zeros(n, bool)
+        spoken[int(track.frames[0]) : int(track.frames[0]) + len(speaking)] = speaking
+        of_speech = float((spoken & heard).sum() / heard.sum()) if heard.any() else 0.0
         scores.update(
             speaking_fraction=fraction,
+            speech_frames=int(heard.sum()),
+            speaking_fraction_of_speech=of_speech,
             mean_score=float(raw.mean()) if len(raw) else None,
             track_frames=len(raw),
             track_detections=track.detections,
             speaking_scores=per_frame,
         )
-        return self._result(scores, None, fraction)
+        return self._result(scores, None, of_speech if p["fraction_of"] == "speech" else fraction)
 
     def _result(self, scores: dict[str, Any], reason: str | None, fraction: float = 0.0) -> StageResult:
         ok = reason is None and fraction >= self.threshold

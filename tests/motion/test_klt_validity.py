@@ -148,3 +148,73 @@ def test_real_pan_rejected_for_camera_speed(testmedia: Path) -> None:
     clip, frames = _first_seconds(testmedia / "negatives/dover__17734.mp4", 3.0)
     s = _open_scores(clip, frames)
     assert s["speed"] > OPEN["max_camera_speed"] and s["motion"] >= 1.0
+
+
+def test_border_grid_lies_outside_the_central_crop() -> None:
+    # 16 x 16 lattice over a 512 x 512 frame inset by 16 px: x, y = 16 + 31.93 k; 8 of the 16 columns
+    # (and rows) fall inside the central 256 px square [128, 384), so 256 - 8 * 8 = 192 points remain
+    pts = sampling.border_grid(512, 512, 256, 16, 16)
+    assert pts.shape == (192, 2)
+    assert pts.min() >= 16 and pts.max() <= 512 - 1 - 16
+    inside = (np.abs(pts + 0.5 - 256) <= 128).all(axis=1)
+    assert not inside.any()
+
+
+def test_border_camera_points_read_the_background_not_the_head() -> None:
+    """A textured 'head' (the central 256 px square) moving 6 px per frame in front of a still background:
+    the camera did not move, so with camera_points = border the camera speed is ~0 and the clip passes;
+    read on the central grid (the default) it is 6 px/frame and fails. A whole-frame pan fails either way."""
+    n, h, w = 24, 512, 640
+    background = synthetic.texture(h, w, seed=3)
+    head = synthetic.texture(h, w, seed=4)
+    y0, x0 = (h - 256) // 2, (w - 256) // 2
+    moving = []
+    for i in range(n):
+        f = background.copy()
+        f[y0 : y0 + 256, x0 : x0 + 256] = synthetic.shifted(head, 6.0 * i, 0)[y0 : y0 + 256, x0 : x0 + 256]
+        moving.append(f)
+    pan = np.stack([synthetic.shifted(background, 6.0 * i, 0) for i in range(n)])
+    verdicts = {}
+    for points in ("centre", "border"):
+        stage = MotionStage({**OPEN, "camera_points": points})
+        stage.setup()
+        batch = []
+        for name, frames in (("head", np.stack(moving)), ("pan", pan)):
+            clip = make_clip(frames, fps=25.0, clip_id=f"{name}-scene1")
+            (req,) = stage.requests(clip)
+            batch.append((clip, {req.name: deliver(frames, req)}))
+        verdicts[points] = stage.process(batch)
+    (head_c, pan_c), (head_b, pan_b) = verdicts["centre"], verdicts["border"]
+    assert head_c.failed_gate == "camera_speed" and head_c.scores["camera_speed"] == pytest.approx(
+        6.0, abs=0.3
+    )
+    assert head_b.scores["camera_speed"] < 0.1 and head_b.gates["camera_speed"]
+    for pan_r in (pan_c, pan_b):
+        assert pan_r.failed_gate == "camera_speed" and pan_r.scores["camera_speed"] == pytest.approx(
+            6.0, abs=0.1
+        )
+    # the ratio and the motion measure read the central grid whatever camera_points says
+    assert head_b.scores["stability_ratio"] == head_c.scores["stability_ratio"]
+    assert head_b.scores["motion"] == head_c.scores["motion"]
+    with pytest.raises(ValueError, match="klt only"):
+        MotionStage({**OPEN, "backend": "cotracker", "camera_points": "border"})
+    with pytest.raises(ValueError, match="allowed: centre, border"):
+        MotionStage({**OPEN, "camera_points": "ring"})
+
+
+def test_border_camera_speed_falls_back_to_the_centre_on_a_flat_backdrop() -> None:
+    """A still textured 'head' on a flat, noiseless backdrop: no border point can be tracked (LK's flatness
+    test), so nothing there says how the camera moved; the centre's reading (still: 0) is used and recorded."""
+    n, h, w = 20, 512, 640
+    frame = np.full((h, w, 3), 90, np.uint8)
+    # a 200 px head inside the 256 px crop: every border point's 31 px LK window sees only the backdrop
+    y0, x0 = (h - 200) // 2, (w - 200) // 2
+    frame[y0 : y0 + 200, x0 : x0 + 200] = synthetic.texture(h, w, seed=5)[y0 : y0 + 200, x0 : x0 + 200]
+    frames = np.repeat(frame[None], n, axis=0)
+    stage = MotionStage({**OPEN, "camera_points": "border", "min_motion": 0.0})
+    stage.setup()
+    clip = make_clip(frames, fps=25.0, clip_id="flat-scene1")
+    (req,) = stage.requests(clip)
+    (res,) = stage.process([(clip, {req.name: deliver(frames, req)})])
+    assert res.scores["camera_speed_points"] == "centre" and res.scores["camera_speed"] == 0.0
+    assert res.gates["camera_speed"]  # (its ratio fails: the central grid also reaches the flat backdrop)

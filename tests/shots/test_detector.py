@@ -60,3 +60,21 @@ def test_stage1_finds_the_labelled_hard_cuts(testmedia: Path, transnet_cache: Pa
         "duration",
         "duration",
     ]  # 3.8 s, 5.0 s, 1.2 s
+
+
+def test_a_run_without_the_weights_stops_before_any_source(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """detector = "transnetv2" with no weights fetched: the run refuses to start and names the fetch command
+    (it used to start and end every source as internal_error)."""
+    from talkvid_fast.run import EXIT_CANNOT_START, main
+    from tests.media import scene_frames, write_video
+
+    monkeypatch.setenv("TALKVID_FAST_HOME", str(tmp_path / "empty_home"))
+    (tmp_path / "in").mkdir()
+    write_video(tmp_path / "in" / "a.mp4", scene_frames([30]))
+    out = tmp_path / "out"
+    code = main(["--input", str(tmp_path / "in"), "--output", str(out), "--profile", "open", "--no-progress"])
+    assert code == EXIT_CANNOT_START
+    assert "python -m talkvid_fast.weights fetch transnetv2" in capsys.readouterr().err
+    assert not (out / "journal.jsonl").exists()  # no source was started
