@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ..weights import WeightSet, locate
+from ..weights._strict import load_state_strict as _load_state_strict
 
 
 def weights_file(ws: WeightSet, file_name: str, what: str) -> Path:
@@ -32,19 +33,5 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
 
 
 def load_state_strict(model: nn.Module, state: dict[str, torch.Tensor], what: str) -> None:
-    """Every key, shape and dtype must match; only BatchNorm's `num_batches_tracked` may be missing (old
-    checkpoints predate it and upstream loaders accept that too; it plays no part in eval mode)."""
-    own = model.state_dict()
-    missing = sorted(k for k in set(own) - set(state) if not k.endswith("num_batches_tracked"))
-    unexpected = sorted(set(state) - set(own))
-    wrong = [
-        k for k in own if k in state and (own[k].shape != state[k].shape or own[k].dtype != state[k].dtype)
-    ]
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"not a {what} checkpoint: {len(missing)} missing keys (e.g. {missing[:3]}), {len(unexpected)} "
-            f"unexpected (e.g. {unexpected[:3]}), {len(wrong)} with another shape/dtype (e.g. {wrong[:3]})"
-        )
-    full = dict(own)  # keeps the model's own num_batches_tracked where the file has none
-    full.update(state)
-    model.load_state_dict(full, strict=True)
+    """Every key, shape and dtype must match; only BatchNorm's `num_batches_tracked` may be missing."""
+    _load_state_strict(model, state, what, may_lack=("num_batches_tracked",))

@@ -16,6 +16,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..weights._strict import load_state_strict
 from ._convnext3d import ConvNeXt3D
 from ._swin3d import SwinTransformer3D
 
@@ -100,15 +101,4 @@ def build_dover(weights: str | Path | None, config: DoverConfig | None = None) -
 
 def load_strict(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Strict load that also insists on equal dtypes (load_state_dict would cast silently)."""
-    own = model.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
-    wrong = [
-        k for k in own if k in state and (own[k].shape != state[k].shape or own[k].dtype != state[k].dtype)
-    ]
-    if missing or unexpected or wrong:
-        raise ValueError(
-            f"not a DOVER state dict: {len(missing)} missing (e.g. {missing[:3]}), {len(unexpected)} unexpected "
-            f"(e.g. {unexpected[:3]}), {len(wrong)} with another shape/dtype (e.g. {wrong[:3]})"
-        )
-    model.load_state_dict(state, strict=True)
+    load_state_strict(model, state, "DOVER")
