@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from ..decode import DecodeError
+from ..decode import DecodeError, frames_at_times
 from ..manifest import read_run, write_atomic
 from ._client import ChatClient, EndpointFatal, RequestFailed
-from ._frames import sample_frames, sample_times
+from ._frames import sample_times
 from ._language import clip_transcript, resolve_language
 from ._prompt import ImageOptions, build_messages, data_url, prompt_digest, retry_message
 from ._store import AnnotationStore
@@ -100,7 +100,9 @@ def cache_key(model: str, options: AnnotateOptions) -> str:
 
 def decoded_frames(clip: dict[str, Any], k: int) -> list[np.ndarray]:
     """The default frame source: the clip's span decoded from its source video."""
-    return sample_frames(str(clip["source_path"]), sample_times(float(clip["start"]), float(clip["end"]), k))
+    return frames_at_times(
+        str(clip["source_path"]), sample_times(float(clip["start"]), float(clip["end"]), k)
+    )
 
 
 def _record(clip_id: str, key: str, status: str, **fields: Any) -> dict[str, Any]:

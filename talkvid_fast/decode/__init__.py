@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._api import DecodeError, FrameSink, ScanResult, VideoDecoder, VideoMetadata
+from ._frames_at import frames_at_times
 from ._pyav import PyAVDecoder, probe
 from ._scene_buffer import FrameBudget, SceneBuffer
 from ._views import gather_views, requested_frames, resize_rgb
@@ -16,6 +17,7 @@ __all__ = [
     "SceneBuffer",
     "VideoDecoder",
     "VideoMetadata",
+    "frames_at_times",
     "gather_views",
     "open_decoder",
     "probe",

@@ -21,8 +21,7 @@ import cv2
 import numpy as np
 import torch
 
-from ..decode import probe
-from ..decode._pyav import rotate_display
+from ..decode import DecodeError, frames_at_times
 from ..head.crop import BORDER_ZERO, Roi, warp
 
 FPS = 25
@@ -34,35 +33,11 @@ SAMPLE_RATE = 16_000
 
 def read_frames_at(path: str, start: float, count: int, fps: int = FPS) -> np.ndarray:
     """(count, H, W, 3) uint8 RGB: the frame shown at each `start + k / fps` (seconds from the stream start)."""
-    meta = probe(path)
-    times = start + np.arange(count) / fps
-    out: list[np.ndarray | None] = [None] * count
-    last: np.ndarray | None = None
-    with av.open(path) as container:
-        stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        tb = float(stream.time_base or Fraction(1, 90_000))
-        if start > 1.0:
-            container.seek(int((meta.start_time + start - 1.0) / tb), stream=stream)
-        k = 0
-        for frame in container.decode(stream):
-            if frame.pts is None:
-                continue
-            t = frame.pts * tb - meta.start_time
-            while k < count and times[k] + 1e-6 < t:  # frame k's time falls before this frame: the last one
-                if last is None:
-                    raise ValueError(f"{path}: no frame at or before {times[k]:.3f} s")
-                out[k] = last
-                k += 1
-            if k >= count:
-                break
-            last = rotate_display(frame.to_ndarray(format="rgb24"), meta.rotation)
-        while k < count and last is not None:  # the span ends after the last frame
-            out[k] = last
-            k += 1
-    if any(x is None for x in out):
-        raise ValueError(f"{path}: cannot read {count} frames from {start:.3f} s")
-    return np.stack([x for x in out if x is not None])
+    times = [float(t) for t in start + np.arange(count) / fps]
+    try:
+        return np.stack(frames_at_times(path, times))
+    except DecodeError as exc:
+        raise ValueError(f"{path}: cannot read {count} frames from {start:.3f} s ({exc})") from exc
 
 
 def face_box(frames: np.ndarray, backend: Any) -> np.ndarray | None:

@@ -14,7 +14,8 @@ import numpy as np
 import pytest
 
 from talkvid_fast.annotate import ANNOTATIONS, AnnotateOptions, ChatClient, annotate_run, clip_annotations
-from talkvid_fast.annotate._frames import sample_frames, sample_times
+from talkvid_fast.annotate._frames import sample_times
+from talkvid_fast.decode import frames_at_times as sample_frames
 
 from ..conftest import decode_rgb
 from ..media import write_video
