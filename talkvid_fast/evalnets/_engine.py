@@ -4,7 +4,7 @@ Note [Evaluation networks on the engine layer]: the networks we own (FID Incepti
 towers, the `videogpt` I3D) run through `open_model_engine` like the filters' models, always at fp32 (their
 specs list fp32 first; Note [Metrics in fp32]). `runtime`:
   * `auto` (default): TensorRT when its fp32 engine for these weights is built for this GPU, else torch;
-  * `tensorrt`: TensorRT or StageUnavailable with the `engines build` command;
+  * `tensorrt`: TensorRT or StageUnavailable with the `engines build` command (ValueError on the CPU);
   * `onnxruntime`: ONNX Runtime on the CPU from the exported ONNX file (StageUnavailable with the export
     command when it is absent, or when the device is not the CPU);
   * `torch`: the module itself.
@@ -35,6 +35,10 @@ def open_evalnet(
     """`module` (graph `graph` of engines/*.toml) on `runtime`, fp32; see the Note above."""
     if runtime not in RUNTIMES:
         raise ValueError(f"runtime {runtime!r}; allowed: {', '.join(RUNTIMES)}")
+    if runtime == "tensorrt" and device.type != "cuda":  # open_model_engine would run torch on the CPU
+        raise ValueError(
+            f"runtime 'tensorrt' needs a CUDA device, not {device}; allowed on the CPU: auto, torch, onnxruntime"
+        )
     if weights_tag is None:
         if runtime in ("tensorrt", "onnxruntime"):
             raise ValueError(

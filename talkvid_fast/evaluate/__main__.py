@@ -50,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(
                 "--runtime onnxruntime runs on the CPU; allowed with --device cuda: auto, tensorrt, torch"
             )
+        if args.runtime == "tensorrt" and args.device != "cuda":
+            raise ValueError(
+                "--runtime tensorrt needs --device cuda; allowed with --device cpu: auto, torch, onnxruntime"
+            )
         if args.device == "cuda":
             import torch
 

@@ -132,6 +132,10 @@ def test_runtime_choices_fail_fast() -> None:
     assert I3DFeatures(net).engine.name == "torch-cpu-fp32"
     with pytest.raises(ValueError, match="allowed: auto, tensorrt, torch, onnxruntime"):
         I3DFeatures(net, runtime="trt")
+    with pytest.raises(
+        ValueError, match="runtime 'tensorrt' needs a CUDA device, not cpu; allowed on the CPU"
+    ):
+        I3DFeatures(net, runtime="tensorrt", weights_tag="random")
     with pytest.raises(ValueError, match="needs the weights_tag of its export"):
         I3DFeatures(net, runtime="onnxruntime")
     script = StyleGANVDetector(torch.nn.Identity())
