@@ -3,7 +3,8 @@
 Note [Build weights]: `official` loads the graph's `weights_file` from its weight set (WeightsMissing, with
 the fetch command, when absent); `random` exports the full architecture with seeded random weights (engines
 for timing on a machine without weights); `tiny` exports the smallest graph of the same structure (DOVER's
-tiny config, CoTracker at 64x64 with 8 queries and only the base segment length) so tests can run the whole
+tiny config, CoTracker at 64x64 with 8 queries and only the base segment length, the videogpt I3D at 9
+frames; the other evaluation networks are small enough at full size) so tests can run the whole
 build step on a CPU. Models without a random form (facemesh: its architecture is read from the .tflite
 file, fetched from PyPI) use their official weights in every mode. The ONNX file name carries the weights
 tag (`<graph>-<tag>.onnx`: DOVER, DOVER_plus_plus, scaled_online, random, tiny, ...), so engines of
@@ -121,12 +122,59 @@ def _export_transnetv2(graph: GraphSpec, path: Path, mode: str, opset: int) -> P
     return export_transnetv2(path, model, opset)
 
 
+def _export_inception(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..evalnets.export import export_inception
+    from ..evalnets.inception import FIDInception, inception_weights, load_fid_inception
+
+    if mode == "official":
+        net = load_fid_inception(inception_weights())
+    else:  # random and tiny: the full graph with seeded weights (the evaluation networks have no tiny form)
+        torch.manual_seed(0)
+        net = FIDInception().eval()
+    return export_inception(net, path, opset, size=graph.input("images").shape[-1])
+
+
+def _export_syncnet(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..evalnets.export import export_syncnet
+    from ..evalnets.syncnet import SyncNet, load_syncnet_model
+    from ..evalnets.weights import SYNCNET_FILE, SYNCNET_V2
+
+    if mode == "official":
+        from ..weights import locate
+
+        net = load_syncnet_model(locate(SYNCNET_V2, SYNCNET_FILE))
+    else:
+        torch.manual_seed(0)
+        net = SyncNet().eval()
+    return export_syncnet(net, str(graph.options.get("tower", "")), path, opset)
+
+
+def _export_i3d(graph: GraphSpec, path: Path, mode: str, opset: int) -> Path:
+    from ..evalnets._inception_i3d import InceptionI3d
+    from ..evalnets.export import export_i3d
+    from ..evalnets.i3d import load_videogpt_i3d, videogpt_i3d_weights
+
+    if mode == "official":
+        net = load_videogpt_i3d(videogpt_i3d_weights())
+    else:
+        torch.manual_seed(0)
+        net = InceptionI3d().eval()
+    return export_i3d(net, path, graph.input("clips").shape[1], opset)
+
+
+def _shrink_i3d(graph: GraphSpec) -> GraphSpec:
+    return graph.with_shapes({"clips": (3, 9, 224, 224)})  # 9 frames: the fewest its final pool takes
+
+
 EXPORTERS: dict[str, Exporter] = {
     "dover": Exporter(_export_dover),
     "cotracker3": Exporter(_export_cotracker, shrink=_shrink_cotracker),
     "facemesh": Exporter(_export_facemesh, has_random=False),
     "light_asd": Exporter(_export_light_asd),
     "transnetv2": Exporter(_export_transnetv2),
+    "inception_fid": Exporter(_export_inception),
+    "syncnet_v2": Exporter(_export_syncnet),
+    "i3d_videogpt": Exporter(_export_i3d, shrink=_shrink_i3d),
 }
 
 

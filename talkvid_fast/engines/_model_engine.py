@@ -161,7 +161,8 @@ def open_model_engine(
     if runtime == "torch" or graph is None:
         return _torch_choice(graph_name, module, device, precision, graph)
     model = specs[graph.model].name
-    build = f"python -m talkvid_fast.engines build --models {graph.name} --weights {weights_tag}"
+    mode = weights_tag if weights_tag in ("random", "tiny") else "official"  # `build --weights` takes modes
+    build = f"python -m talkvid_fast.engines build --models {graph.name} --weights {mode}"
     if runtime == "onnxruntime":
         if device.type != "cpu":
             raise StageUnavailable(

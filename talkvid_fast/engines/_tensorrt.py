@@ -3,7 +3,8 @@
 Note [TensorRT module]: everything TensorRT-specific is here and nowhere else, so a TensorRT API change is
 a change to this file. `tensorrt` is imported lazily (`require_tensorrt`); when it is absent the error says
 how to install it. Building: explicit-batch network (the TRT 10 default) from the ONNX parser, one
-optimisation profile with the spec's min/opt/max shapes, FP16 or BF16 flags (fp32: none), ops named in the
+optimisation profile with the spec's min/opt/max shapes, FP16 or BF16 flags (fp32: the TF32 flag, on by
+default in TensorRT, cleared, so an fp32 engine computes in fp32 on Ampere and later too), ops named in the
 spec's `fp32_ops` pinned to fp32 with PREFER_PRECISION_CONSTRAINTS, and a timing cache loaded before and
 saved after the build. Running (`TrtEngine`): the engine's I/O tensors are listed by name
 (num_io_tensors / get_tensor_name / get_tensor_mode), input shapes set per call (set_input_shape), outputs
@@ -100,6 +101,8 @@ def build_engine(
         config.set_flag(trt.BuilderFlag.FP16)
     elif precision == "bf16":
         config.set_flag(trt.BuilderFlag.BF16)
+    else:  # fp32 means fp32: TensorRT would otherwise run convolutions and matmuls in TF32 on Ampere+
+        config.clear_flag(trt.BuilderFlag.TF32)
     if precision != "fp32" and fp32_ops:
         _pin_fp32(trt, network, config, fp32_ops)
     cache_bytes = timing_cache.read_bytes() if timing_cache is not None and timing_cache.is_file() else b""

@@ -1,8 +1,9 @@
 """Evaluation networks of the bench evaluator: FID Inception-v3, FVD I3D and SyncNet v2 (docs/evaluation_networks.md).
 
 Each `load_*` reads its weight set (`python -m talkvid_fast.weights fetch inception_fid|i3d_fvd|i3d_videogpt|
-syncnet_v2`) and raises WeightsMissing, with that command, when it is absent. The networks run in torch eager
-mode, fp32 (TF32 off), on the given device. The bare modules (`FIDInception`, `InceptionI3d`, `SyncNet`) are
+syncnet_v2`) and raises WeightsMissing, with that command, when it is absent. The networks run at fp32 on
+the given device through the engine layer (`runtime`: auto | tensorrt | torch | onnxruntime; Note [Evaluation
+networks on the engine layer]); torch calls switch TF32 off. The bare modules (`FIDInception`, `InceptionI3d`, `SyncNet`) are
 exported too, so tests can wrap them with random weights: `InceptionFeatures(FIDInception())`,
 `I3DFeatures(InceptionI3d())`, `SyncNetEmbedder(SyncNet())`.
 """

@@ -29,6 +29,7 @@ from torch import nn
 
 from ..weights import WeightSet, WeightsMissing, fetch_command
 from . import _checkpoint
+from ._engine import open_evalnet
 from ._inception_i3d import InceptionI3d
 from ._precision import strict_fp32
 from .weights import (
@@ -43,6 +44,8 @@ from .weights import (
 FVD_SIZE = 224
 FEATURES = 400
 PROTOCOLS = ("styleganv", "videogpt")
+VIDEOGPT_GRAPH = "i3d_videogpt"  #: engines/i3d_videogpt.toml
+STYLEGANV_GRAPH = "i3d_styleganv"  #: no spec: the TorchScript runs on torch (named so in EngineUse records)
 
 
 def fvd_preprocess(videos: torch.Tensor, resolution: int = FVD_SIZE) -> torch.Tensor:
@@ -75,12 +78,31 @@ class StyleGANVDetector(nn.Module):
 
 class I3DFeatures:
     """Callable: uint8 RGB clips (B, T, H, W, 3) -> float32 (B, 400) I3D features, in batches on `device`.
-    `net` maps preprocessed (B, 3, T, 224, 224) clips to (B, 400)."""
+    `net` maps preprocessed (B, 3, T, 224, 224) clips to (B, 400). `graph`: its engine graph (`i3d_videogpt`
+    for InceptionI3d, which `runtime` may run on TensorRT / ONNX Runtime; Note [Evaluation networks on the
+    engine layer]), None for a network without one (StyleGAN-V's TorchScript: torch only)."""
 
-    def __init__(self, net: nn.Module, device: str = "cpu", batch: int = 10) -> None:
+    def __init__(
+        self,
+        net: nn.Module,
+        device: str = "cpu",
+        batch: int = 10,
+        runtime: str = "auto",
+        weights_tag: str | None = None,
+        engines: str | Path | None = None,
+    ) -> None:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.batch = batch
+        graph = VIDEOGPT_GRAPH if isinstance(net, InceptionI3d) else STYLEGANV_GRAPH
+        if graph == STYLEGANV_GRAPH and runtime not in ("auto", "torch"):
+            raise ValueError(
+                f"runtime {runtime!r}: the styleganv I3D is a TorchScript file, run by torch only "
+                "(Note [Which I3D]); allowed: auto, torch"
+            )
+        self.engine = open_evalnet(
+            graph, self.net, self.device, runtime, weights_tag if graph == VIDEOGPT_GRAPH else None, engines
+        )
 
     @torch.inference_mode()
     @strict_fp32()
@@ -88,7 +110,7 @@ class I3DFeatures:
         out = []
         for i in range(0, len(videos), self.batch):
             x = fvd_preprocess(videos[i : i + self.batch]).to(self.device)
-            feats = self.net(x)
+            feats = self.engine(x)[0]
             if feats.shape != (len(x), FEATURES):
                 raise ValueError(
                     f"the I3D network returned {tuple(feats.shape)}, expected ({len(x)}, {FEATURES})"
@@ -139,12 +161,24 @@ def _verified(ws: WeightSet, name: str, blob: str, what: str) -> Path:
     return path
 
 
-def load_i3d(device: str = "cpu", protocol: str = "styleganv") -> I3DFeatures:
-    """The FVD I3D of `protocol` with its weights (WeightsMissing with the fetch command when absent)."""
+def videogpt_i3d_weights() -> Path:
+    """`i3d_pretrained_400.pt`, checked against the repository's copy (WeightsMissing with the fetch command)."""
+    return _verified(I3D_VIDEOGPT, I3D_VIDEOGPT_FILE, I3D_VIDEOGPT_GIT_BLOB_SHA1, "FVD (videogpt)")
+
+
+def load_i3d(device: str = "cpu", protocol: str = "styleganv", runtime: str = "auto") -> I3DFeatures:
+    """The FVD I3D of `protocol` with its weights (WeightsMissing with the fetch command when absent), run by
+    `runtime`: auto | tensorrt | torch | onnxruntime for `videogpt`; auto | torch for `styleganv` (a
+    TorchScript file: torch only)."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"FVD protocol {protocol!r}; allowed: {', '.join(PROTOCOLS)}")
     if protocol == "videogpt":
-        path = _verified(I3D_VIDEOGPT, I3D_VIDEOGPT_FILE, I3D_VIDEOGPT_GIT_BLOB_SHA1, "FVD (videogpt)")
-        return I3DFeatures(load_videogpt_i3d(path), device)
+        path = videogpt_i3d_weights()
+        return I3DFeatures(load_videogpt_i3d(path), device, runtime=runtime, weights_tag=path.stem)
+    if runtime not in ("auto", "torch"):  # before reading the file: fail fast
+        raise ValueError(
+            f"runtime {runtime!r}: the styleganv I3D is a TorchScript file, run by torch only "
+            "(Note [Which I3D]); allowed: auto, torch"
+        )
     path = _verified(I3D_FVD, I3D_FILE, I3D_GIT_BLOB_SHA1, "FVD")
-    return I3DFeatures(StyleGANVDetector(load_torchscript(path)), device)
+    return I3DFeatures(StyleGANVDetector(load_torchscript(path)), device, runtime=runtime)

@@ -22,11 +22,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import _checkpoint
+from ._engine import open_evalnet
 from ._precision import strict_fp32
 from .weights import INCEPTION_FID, INCEPTION_FILE, INCEPTION_SHA256_PREFIX
 
 FID_SIZE = 299  #: pytorch-fid's input size
 FEATURES = 2048  #: pool3 width
+GRAPH = "inception_fid"  #: its graph in engines/inception_fid.toml
 
 
 class BasicConv2d(nn.Module):
@@ -182,18 +184,29 @@ def fid_preprocess(frames: torch.Tensor) -> torch.Tensor:
 
 
 class InceptionFeatures:
-    """Callable: uint8 RGB frames (N, H, W, 3) -> float32 (N, 2048) pool3 features, in batches on `device`."""
+    """Callable: uint8 RGB frames (N, H, W, 3) -> float32 (N, 2048) pool3 features, in batches on `device`,
+    the network run by `runtime` (Note [Evaluation networks on the engine layer]; `weights_tag`: the export
+    of these weights, None for weights of no export; `engines`: the engine folder, default the cache)."""
 
-    def __init__(self, net: FIDInception, device: str = "cpu", batch: int = 32) -> None:
+    def __init__(
+        self,
+        net: FIDInception,
+        device: str = "cpu",
+        batch: int = 32,
+        runtime: str = "auto",
+        weights_tag: str | None = None,
+        engines: str | Path | None = None,
+    ) -> None:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.batch = batch
+        self.engine = open_evalnet(GRAPH, self.net, self.device, runtime, weights_tag, engines)
 
     @torch.inference_mode()
     @strict_fp32()
     def __call__(self, frames: torch.Tensor) -> torch.Tensor:
         out = [
-            self.net(fid_preprocess(frames[i : i + self.batch].to(self.device))).float().cpu()
+            self.engine(fid_preprocess(frames[i : i + self.batch].to(self.device)))[0].float().cpu()
             for i in range(0, len(frames), self.batch)
         ]
         return torch.cat(out) if out else torch.zeros(0, FEATURES)
@@ -206,8 +219,8 @@ def load_fid_inception(path: str | Path) -> FIDInception:
     return net.eval()
 
 
-def load_inception(device: str = "cpu") -> InceptionFeatures:
-    """The FID network with the `inception_fid` weights (WeightsMissing with the fetch command when absent)."""
+def inception_weights() -> Path:
+    """pytorch-fid's weight file, checked (WeightsMissing with the fetch command when absent or another file)."""
     from ..weights import WeightsMissing, fetch_command, sha256_of
 
     path = _checkpoint.weights_file(INCEPTION_FID, INCEPTION_FILE, "FID")
@@ -216,4 +229,11 @@ def load_inception(device: str = "cpu") -> InceptionFeatures:
             f"{path} is not pytorch-fid's file: its sha256 does not start with {INCEPTION_SHA256_PREFIX}",
             f"delete it and run `{fetch_command(INCEPTION_FID.name)}`",
         )
-    return InceptionFeatures(load_fid_inception(path), device)
+    return path
+
+
+def load_inception(device: str = "cpu", runtime: str = "auto") -> InceptionFeatures:
+    """The FID network with the `inception_fid` weights (WeightsMissing with the fetch command when absent),
+    run by `runtime`: auto | tensorrt | torch | onnxruntime (Note [Evaluation networks on the engine layer])."""
+    path = inception_weights()
+    return InceptionFeatures(load_fid_inception(path), device, runtime=runtime, weights_tag=path.stem)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from . import _checkpoint
+from ._engine import open_evalnet
 from ._precision import strict_fp32
 from .weights import SYNCNET_FILE, SYNCNET_V2
 
@@ -32,6 +33,7 @@ FPS = 25
 WINDOW = 5  #: video frames per window
 MFCC_WINDOW = 20  #: MFCC columns per window (0.2 s)
 MFCC_STEP = 4  #: MFCC columns per video frame (100 Hz / 25 fps)
+TOWERS = ("audio", "lip")  #: graphs syncnet_v2_audio, syncnet_v2_lip of engines/syncnet_v2.toml
 
 
 def _conv_bn2(cin: int, cout: int, **kw: object) -> list[nn.Module]:
@@ -85,6 +87,19 @@ class SyncNet(nn.Module):
         return self.netfclip(self.netcnnlip(x).flatten(1))
 
 
+class SyncNetTower(nn.Module):
+    """One tower of `net` as a module of its own (`audio`: forward_aud, `lip`: forward_lip): one graph each."""
+
+    def __init__(self, net: nn.Module, tower: str) -> None:
+        super().__init__()
+        if tower not in TOWERS:
+            raise ValueError(f"SyncNet tower {tower!r}; allowed: {', '.join(TOWERS)}")
+        self.net, self.tower = net, tower
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net.forward_aud(x) if self.tower == "audio" else self.net.forward_lip(x)  # type: ignore[operator]
+
+
 def sync_window_count(num_frames: int, num_samples: int) -> int:
     """How many windows `SyncNetInstance.evaluate` embeds for a clip (its `lastframe`), at least 0."""
     return max(0, min(num_frames, num_samples // (AUDIO_RATE // FPS)) - WINDOW)
@@ -107,12 +122,28 @@ def mfcc_16k(wav16k: np.ndarray) -> np.ndarray:
 
 
 class SyncNetEmbedder:
-    """SyncNet v2 on `device`: `video_embeddings` and `audio_embeddings`, one 1024-d vector per window."""
+    """SyncNet v2 on `device`: `video_embeddings` and `audio_embeddings`, one 1024-d vector per window; each
+    tower run by `runtime` (Note [Evaluation networks on the engine layer]; `weights_tag`: the export of
+    these weights, None for weights of no export; `engines`: the engine folder, default the cache)."""
 
-    def __init__(self, net: SyncNet, device: str = "cpu", batch: int = 20) -> None:
+    def __init__(
+        self,
+        net: SyncNet,
+        device: str = "cpu",
+        batch: int = 20,
+        runtime: str = "auto",
+        weights_tag: str | None = None,
+        engines: str | Path | None = None,
+    ) -> None:
         self.device = torch.device(device)
         self.net = net.to(self.device).eval()
         self.batch = batch
+        self.audio_engine, self.lip_engine = (
+            open_evalnet(
+                f"syncnet_v2_{t}", SyncNetTower(self.net, t), self.device, runtime, weights_tag, engines
+            )
+            for t in TOWERS
+        )
 
     @torch.inference_mode()
     @strict_fp32()
@@ -129,7 +160,7 @@ class SyncNetEmbedder:
         for i in range(0, len(crops) - WINDOW + 1, self.batch):
             stop = min(len(crops) - WINDOW + 1, i + self.batch)
             windows = torch.stack([bgr[:, j : j + WINDOW] for j in range(i, stop)]).to(self.device)
-            out.append(self.net.forward_lip(windows).float().cpu())
+            out.append(self.lip_engine(windows)[0].float().cpu())
         return torch.cat(out)
 
     @torch.inference_mode()
@@ -145,7 +176,7 @@ class SyncNetEmbedder:
         for i in range(0, count, self.batch):
             stop = min(count, i + self.batch)
             windows = [mfcc[None, :, MFCC_STEP * j : MFCC_STEP * j + MFCC_WINDOW] for j in range(i, stop)]
-            out.append(self.net.forward_aud(torch.stack(windows).to(self.device)).float().cpu())
+            out.append(self.audio_engine(torch.stack(windows).to(self.device))[0].float().cpu())
         return torch.cat(out)
 
 
@@ -156,8 +187,8 @@ def load_syncnet_model(path: str | Path) -> SyncNet:
     return net.eval()
 
 
-def load_syncnet(device: str = "cpu") -> SyncNetEmbedder:
-    """SyncNet v2 with the `syncnet_v2` weights (WeightsMissing with the fetch command when absent)."""
-    return SyncNetEmbedder(
-        load_syncnet_model(_checkpoint.weights_file(SYNCNET_V2, SYNCNET_FILE, "Sync")), device
-    )
+def load_syncnet(device: str = "cpu", runtime: str = "auto") -> SyncNetEmbedder:
+    """SyncNet v2 with the `syncnet_v2` weights (WeightsMissing with the fetch command when absent), run by
+    `runtime`: auto | tensorrt | torch | onnxruntime (Note [Evaluation networks on the engine layer])."""
+    path = _checkpoint.weights_file(SYNCNET_V2, SYNCNET_FILE, "Sync")
+    return SyncNetEmbedder(load_syncnet_model(path), device, runtime=runtime, weights_tag=path.stem)

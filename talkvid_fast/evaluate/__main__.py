@@ -18,6 +18,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generated", required=True, help="folder of generated videos, <bench id>.mp4 each")
     p.add_argument("--bench", required=True, help="bench set folder (bench.json) from talkvid_fast.evalset")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    p.add_argument(
+        "--runtime",
+        default="auto",
+        choices=("auto", "tensorrt", "torch", "onnxruntime"),
+        help="engine of FID/FVD/Sync networks: auto = TensorRT when its fp32 engine is built, else torch; "
+        "onnxruntime: CPU only (docs/evaluation_networks.md)",
+    )
     p.add_argument("--metrics", default="all", help=f"all, or a comma list of {', '.join(METRICS)}")
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples per subgroup (0: no CIs)")
     p.add_argument(
@@ -39,6 +46,14 @@ def main(argv: list[str] | None = None) -> int:
         metrics = parse_metrics(args.metrics)
         if args.bootstrap < 0 or args.bootstrap_frechet < 0 or args.frame_stride < 1:
             raise ValueError("--bootstrap and --bootstrap-frechet must be >= 0, --frame-stride >= 1")
+        if args.runtime == "onnxruntime" and args.device != "cpu":
+            raise ValueError(
+                "--runtime onnxruntime runs on the CPU; allowed with --device cuda: auto, tensorrt, torch"
+            )
+        if args.runtime == "tensorrt" and args.device != "cuda":
+            raise ValueError(
+                "--runtime tensorrt needs --device cuda; allowed with --device cpu: auto, torch, onnxruntime"
+            )
         if args.device == "cuda":
             import torch
 
@@ -58,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             audio_from_bench=args.audio_from_bench,
             seed=args.seed,
             progress=not args.no_progress,
+            runtime=args.runtime,
         )
     except (FolderMismatch, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)

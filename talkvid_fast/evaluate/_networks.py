@@ -60,20 +60,35 @@ def _lpips(device: str) -> Callable[[torch.Tensor, torch.Tensor], Any]:
     return run
 
 
-def load_networks(metrics: set[str], device: str) -> Networks:
-    """Loads what `metrics` need; what cannot load goes to `not_run`."""
+def load_networks(metrics: set[str], device: str, runtime: str = "auto") -> Networks:
+    """Loads what `metrics` need, each network run by `runtime` (auto | tensorrt | torch | onnxruntime: Note
+    [Evaluation networks on the engine layer]); what cannot load goes to `not_run`. The default FVD network,
+    StyleGAN-V's TorchScript I3D, runs on torch whatever `runtime` says (it has no engine; `engines` says so)."""
     nets = Networks()
+    ev = _evalnets
     if "fid" in metrics:
-        nets.inception = _try("fid", lambda: _evalnets().load_inception(device), nets)
+        nets.inception = _try("fid", lambda: ev().load_inception(device, runtime=runtime), nets)
     if "fvd" in metrics:
-        nets.i3d = _try("fvd", lambda: _evalnets().load_i3d(device), nets)
+        i3d_runtime = runtime if runtime in ("auto", "torch") else "torch"
+        nets.i3d = _try("fvd", lambda: ev().load_i3d(device, runtime=i3d_runtime), nets)
     if "sync" in metrics:
-        nets.syncnet = _try("sync", lambda: _evalnets().load_syncnet(device), nets)
+        nets.syncnet = _try("sync", lambda: ev().load_syncnet(device, runtime=runtime), nets)
     if "lmd" in metrics:
         nets.facemesh = _try("lmd", lambda: _facemesh(device), nets)
     if "lpips" in metrics:
         nets.lpips = _try("lpips", lambda: _lpips(device), nets)
     return nets
+
+
+def engine_names(nets: Networks) -> dict[str, str]:
+    """Metric -> the engine that runs its network ("tensorrt-10.3.0-fp32", "onnxruntime-cpu",
+    "torch-cuda-fp32", ...), for the networks loaded through the engine layer."""
+    found = {
+        "fid": getattr(nets.inception, "engine", None),
+        "fvd": getattr(nets.i3d, "engine", None),
+        "sync": getattr(nets.syncnet, "lip_engine", None),
+    }
+    return {m: str(e.name) for m, e in found.items() if e is not None}
 
 
 def _evalnets() -> Any:

@@ -14,7 +14,7 @@ from ..manifest import write_atomic
 from ._aggregate import COLUMNS, disparity, subgroup
 from ._clip import ClipResult, evaluate_clip
 from ._folder import SUFFIX, FolderCheck, check_folder
-from ._networks import Networks, load_networks
+from ._networks import Networks, engine_names, load_networks
 from ._report import markdown, plot_dimensions, write_markdown
 
 METRICS = ("fid", "fvd", "sync", "lmd", "psnr", "ssim", "lpips")
@@ -82,6 +82,7 @@ def evaluate(
     seed: int = 0,
     networks: Networks | None = None,
     progress: bool = False,
+    runtime: str = "auto",
 ) -> dict[str, Any]:
     from tqdm import tqdm
 
@@ -89,7 +90,7 @@ def evaluate(
     check = check_folder(generated, manifest, need_audio=False)
     _raise_unless_ok(check, generated, bench_dir)
     wanted = set(metrics)
-    nets = networks if networks is not None else load_networks(wanted, device)
+    nets = networks if networks is not None else load_networks(wanted, device, runtime)
     if "sync" in wanted and nets.syncnet is not None and not audio_from_bench:  # Sync needs the audio
         check = check_folder(generated, manifest, need_audio=True)
         _raise_unless_ok(check, generated, bench_dir)
@@ -134,6 +135,8 @@ def evaluate(
         "not_run": not_run,
         "settings": {
             "device": device,
+            "runtime": runtime,
+            "engines": engine_names(nets),
             "bootstrap": bootstrap,
             "bootstrap_frechet": bootstrap_frechet,
             "frame_stride": frame_stride,

@@ -46,6 +46,7 @@ class BuilderFlag(enum.Enum):
     FP16 = 1
     BF16 = 2
     PREFER_PRECISION_CONSTRAINTS = 3
+    TF32 = 4
 
 
 class MemoryPoolType(enum.Enum):
@@ -157,7 +158,7 @@ class _TimingCache:
 
 class _Config:
     def __init__(self) -> None:
-        self.flags: set[BuilderFlag] = set()
+        self.flags: set[BuilderFlag] = {BuilderFlag.TF32}  # TensorRT 10's default: TF32 on
         self.profiles: list[_Profile] = []
         self.cache: _TimingCache | None = None
 
@@ -172,6 +173,10 @@ class _Config:
     def set_flag(self, flag: BuilderFlag) -> None:
         _rec("set_flag", flag)
         self.flags.add(flag)
+
+    def clear_flag(self, flag: BuilderFlag) -> None:
+        _rec("clear_flag", flag)
+        self.flags.discard(flag)
 
     def create_timing_cache(self, data: bytes) -> _TimingCache:
         _rec("create_timing_cache", bytes(data))

@@ -102,7 +102,9 @@ def test_cpu_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for runtime in ("auto", "torch"):
         engine = open_model_engine("dover", Twice(), cpu, "fp16", runtime, weights_tag="DOVER")
         assert engine.name == "torch-cpu-fp32"  # the CPU runs fp32 whatever the profile asks
-    with pytest.raises(StageUnavailable, match=r"engines build --models dover --weights DOVER --export-only"):
+    with pytest.raises(
+        StageUnavailable, match=r"engines build --models dover --weights official --export-only"
+    ):
         open_model_engine("dover", Twice(), cpu, "fp32", "onnxruntime", weights_tag="DOVER")
     with pytest.raises(ValueError, match="allowed: auto, tensorrt, torch, onnxruntime"):
         open_model_engine("dover", Twice(), cpu, "fp32", "tflite", weights_tag="DOVER")
@@ -112,7 +114,7 @@ def test_cpu_choices(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_runtime, "_tensorrt_version", lambda: "10.3.0")
     with pytest.raises(
         StageUnavailable,
-        match=r"no TensorRT engine.*engines build --models dover --weights DOVER --precision fp16",
+        match=r"no TensorRT engine.*engines build --models dover --weights official --precision fp16",
     ):
         open_model_engine("dover", Twice(), torch.device("cuda", 0), "fp16", "tensorrt", weights_tag="DOVER")
     # a graph without a spec (a model variant we do not export) runs through torch under auto

@@ -30,7 +30,13 @@ GOOD: dict[str, Any] = {
 
 def test_repository_specs() -> None:
     specs = load_specs()
-    assert sorted(specs) == ["cotracker3", "dover", "facemesh", "light_asd", "transnetv2"]
+    assert sorted(specs) == [
+        "cotracker3", "dover", "facemesh", "i3d_videogpt", "inception_fid", "light_asd", "syncnet_v2", "transnetv2"
+    ]  # fmt: skip
+    for metric in ("inception_fid", "syncnet_v2", "i3d_videogpt"):  # metrics run fp32 by default
+        assert specs[metric].default_precision == "fp32"
+    assert [g.name for g in specs["syncnet_v2"].graphs] == ["syncnet_v2_audio", "syncnet_v2_lip"]
+    assert find_graph(specs, "i3d_videogpt").input("clips").shape == (3, 16, 224, 224)
     transnet = find_graph(specs, "transnetv2")
     assert transnet.input("frames").shape == (100, 27, 48, 3) and transnet.outputs == ("single", "many")
     assert specs["transnetv2"].default_precision == "fp32"
@@ -66,7 +72,9 @@ def test_every_spec_file_uses_only_the_schema_keys() -> None:
     """Each repository spec parses strictly as it is, and the same file with one unknown key added (at the
     top, in a graph, in an input) is rejected naming that key: the parse that accepts them is strict."""
     paths = sorted(spec_dir().glob("*.toml"))
-    assert [p.stem for p in paths] == ["cotracker3", "dover", "facemesh", "light_asd", "transnetv2"]
+    assert [p.stem for p in paths] == [
+        "cotracker3", "dover", "facemesh", "i3d_videogpt", "inception_fid", "light_asd", "syncnet_v2", "transnetv2"
+    ]  # fmt: skip
     for path in paths:
         data = tomllib.loads(path.read_text())
         assert parse_spec(data, str(path)).name == path.stem
@@ -156,7 +164,12 @@ def test_select_graphs_by_model_alias_graph_and_family() -> None:
     assert pick("cotracker") == pick("cotracker3") and len(pick("cotracker")) == 5
     assert pick("cotracker3_paper,dover") == ["cotracker3_paper", "dover"]
     assert pick("cotracker3_official") == [f"cotracker3_official_t{t}" for t in (10, 11, 12, 13)]
-    assert len(pick("all")) == len(pick("dover,cotracker,facemesh,light_asd,transnetv2")) == 15
+    assert len(pick("dover,cotracker,facemesh,light_asd,transnetv2")) == 15
+    assert (
+        len(pick("all"))
+        == len(pick("dover,cotracker,facemesh,light_asd,transnetv2,inception_fid,syncnet_v2,i3d_videogpt"))
+        == 19
+    )
     with pytest.raises(SpecError, match=r"unknown models \['doverr'\]; allowed: .*cotracker3_paper.*dover"):
         select_graphs(specs, "doverr")
     with pytest.raises(SpecError, match="unknown engine graph 'cotracker3'; allowed: cotracker3_paper"):

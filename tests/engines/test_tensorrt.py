@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -71,10 +72,13 @@ def test_build_calls_the_trt10_api(
     shapes = [c[1] for c in fake.CALLS if c[0] == "set_shape"]
     assert shapes == [(n, lo, opt, hi) for n, lo, opt, hi in PROFILE]
     flags = {c[1][0].name for c in fake.CALLS if c[0] == "set_flag"}
+    built = json.loads(plan[len(b"FAKEPLAN") :])["flags"]  # the config's flags when the build ran
     if flag is None:
         assert flags == set()  # fp32: no reduced precision, nothing pinned
+        assert built == [] and ("clear_flag", (fake.BuilderFlag.TF32,)) in fake.CALLS  # TF32 off: true fp32
     else:
         assert flags == {flag, "PREFER_PRECISION_CONSTRAINTS"}
+        assert sorted(built) == sorted([flag, "PREFER_PRECISION_CONSTRAINTS", "TF32"])
     assert ("create_timing_cache", (b"",)) in fake.CALLS and ("set_timing_cache", (False,)) in fake.CALLS
     assert timing.read_bytes() == b"+timed"  # saved after the build
     fake.CALLS.clear()

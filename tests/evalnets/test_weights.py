@@ -8,6 +8,7 @@ import pickle
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -62,6 +63,30 @@ def test_syncnet_loads_from_the_cache(home: Path) -> None:
     torch.save(state, folder / "syncnet_v2.model")
     embedder = evalnets.load_syncnet()
     assert torch.equal(embedder.net.state_dict()["netfclip.3.weight"], state["netfclip.3.weight"])
+
+
+def test_syncnet_onnx_runtime_from_the_official_export(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader asks the engine layer for the export of its own weights: absent, a clear "not run" with the
+    export command; after that command (into the default engine cache), ONNX Runtime gives torch's
+    embeddings (max rel 1e-5)."""
+    from talkvid_fast.engines.__main__ import main as engines_cli
+    from talkvid_fast.stages._api import StageUnavailable
+
+    monkeypatch.delenv("TALKVID_FAST_ENGINES", raising=False)
+    folder = set_dir("syncnet_v2")
+    folder.mkdir(parents=True)
+    torch.save(randomise(SyncNet(), seed=7), folder / "syncnet_v2.model")
+    command = "engines build --models syncnet_v2_audio --weights official --export-only"
+    with pytest.raises(StageUnavailable, match=f"syncnet_v2_audio-syncnet_v2.onnx.*{command}"):
+        evalnets.load_syncnet(runtime="onnxruntime")
+    assert engines_cli(["build", "--models", "syncnet_v2", "--export-only"]) == 0
+    ort, ref = evalnets.load_syncnet(runtime="onnxruntime"), evalnets.load_syncnet(runtime="torch")
+    assert (ort.audio_engine.name, ort.lip_engine.name) == ("onnxruntime-cpu", "onnxruntime-cpu")
+    wav = (np.random.default_rng(0).standard_normal(4000) * 3000).astype(np.int16)
+    crops = torch.randint(0, 256, (6, 224, 224, 3), dtype=torch.uint8)
+    for run in (lambda e: e.audio_embeddings(wav), lambda e: e.video_embeddings(crops)):
+        got, want = run(ort), run(ref)
+        assert float((got - want).abs().max() / want.abs().max()) <= 1e-5
 
 
 def test_inception_file_must_carry_its_hash_prefix(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -231,6 +231,11 @@ def test_mismatched_folder_and_bad_arguments_are_explained(
     )
     assert cli.main(["--generated", str(bad), "--bench", str(bench), "--metrics", "psnr"]) == 2
     assert "missing 1 of 2 clips" in capsys.readouterr().err
+    args = ["--generated", str(bad), "--bench", str(bench), "--runtime", "onnxruntime", "--device", "cuda"]
+    assert cli.main(args) == 2
+    assert "--runtime onnxruntime runs on the CPU; allowed with --device cuda" in capsys.readouterr().err
+    assert cli.main([*args[:4], "--runtime", "tensorrt"]) == 2  # the default device: cpu
+    assert "--runtime tensorrt needs --device cuda; allowed with --device cpu" in capsys.readouterr().err
     second = manifest["clips"][1]
     shutil.copy(bench / second["files"]["video"], bad / f"{second['id']}.mp4")
     write_video(bad / f"{first['id']}.mp4", list(frames), fps=25)  # right fps and length, no audio
