@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator
 from fractions import Fraction
@@ -10,6 +11,7 @@ from fractions import Fraction
 import av
 import numpy as np
 import torch
+from av.video.reformatter import VideoReformatter
 
 from ._api import DecodeError, FrameSink, ScanConsumer, ScanResult, VideoMetadata
 from ._scan_convert import SCAN_MODES, ScanConverter, scan_size
@@ -118,6 +120,9 @@ class PyAVDecoder:
         if threads:
             self._stream.codec_context.thread_count = threads
         self._t0 = self.metadata.start_time
+        # one swscale context per thread (decode, model, export threads convert frames), kept between frames:
+        # a new one per frame (`to_ndarray(format=...)`) costs a third of the conversion at 1080p
+        self._reformatters = threading.local()
 
     def _decode(self) -> Iterator[av.VideoFrame]:
         try:
@@ -158,7 +163,11 @@ class PyAVDecoder:
 
     def rgb(self, frame: av.VideoFrame) -> torch.Tensor:
         """A frame from `scan`'s sink -> RGB display orientation (what `frames` yields for it)."""
-        return torch.from_numpy(rotate_display(frame.to_ndarray(format="rgb24"), self.metadata.rotation))
+        reformatter = getattr(self._reformatters, "rgb", None)
+        if reformatter is None:
+            reformatter = self._reformatters.rgb = VideoReformatter()
+        rgb = reformatter.reformat(frame, format="rgb24").to_ndarray()
+        return torch.from_numpy(rotate_display(rgb, self.metadata.rotation))
 
     def frame_bytes(self, frame: av.VideoFrame) -> int:
         return sum(p.buffer_size for p in frame.planes)

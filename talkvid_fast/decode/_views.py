@@ -24,6 +24,7 @@ class _Slot:
     positions: list[int]  # rows of `out` that take this frame
     size: tuple[int, int] | None
     antialias: bool
+    transform: Callable[[torch.Tensor, int], torch.Tensor] | None
 
 
 def resize_rgb(image: torch.Tensor, size: tuple[int, int] | None, antialias: bool) -> torch.Tensor:
@@ -69,6 +70,8 @@ def gather_views(
                 raise ValueError(
                     f"{stage} asked for frames outside clip {clip.clip_id} (0..{clip.num_frames - 1})"
                 )
+            if req.transform is not None and req.size is None:
+                raise ValueError(f"{stage}: view {req.name!r} has a transform but no size")
             h, w = req.size if req.size is not None else (meta.height, meta.width)
             out = torch.empty((idx.size, h, w, 3), dtype=torch.uint8, device=decoder.device)
             stage_views[req.name] = out
@@ -76,13 +79,17 @@ def gather_views(
             for row, i in enumerate(idx.tolist()):
                 by_frame[clip.start_frame + i].append(row)
             for frame_index, rows in by_frame.items():
-                slots[frame_index].append(_Slot(out, rows, req.size, req.antialias))
+                slots[frame_index].append(_Slot(out, rows, req.size, req.antialias, req.transform))
         views[(clip.clip_id, stage)] = stage_views
     if slots:
         source = frames if frames is not None else (lambda idx: decoder.frames(idx, pts))
         for index, image in source(np.fromiter(slots, dtype=np.int64)):
             resized: dict[tuple[tuple[int, int] | None, bool], torch.Tensor] = {}
             for slot in slots[index]:
+                if slot.transform is not None:  # each row its own part of the frame
+                    for row in slot.positions:
+                        slot.out[row] = slot.transform(image, row)
+                    continue
                 key = (slot.size, slot.antialias)
                 if key not in resized:
                     resized[key] = resize_rgb(image, slot.size, slot.antialias)

@@ -11,6 +11,13 @@ Note [Small frames]: when min(H, W) < 224 upstream upscales the frames by 1/rati
 floats, truncated back to uint8) but computes the fragment grid (cell origins, offset ranges) from the
 size *before* upscaling, so only the top-left part of the upscaled frame is sampled. Both profiles
 reproduce this (it is the numeric definition of the score); frames below 32 px are an error.
+
+Note [Fragment mosaics]: the technical branch sees only 49 patches of 32 x 32 px of each of its 96 frames.
+The stage asks for them as a view made per frame (`FragmentMosaics`, a `FrameRequest.transform`): when the
+frame is converted, its patches are gathered into a 224 x 224 mosaic at once, so a clip's technical view
+is 14 MB instead of 96 whole frames (600 MB at 1080p, 2.4 GB at 2160p) and no whole frame is copied.
+`mosaic_view` then normalises the mosaics with the same gather over their regular grid: the tensor is
+exactly `technical_view` of the whole frames.
 """
 
 from __future__ import annotations
@@ -130,6 +137,53 @@ def technical_view(frames: torch.Tensor, plan: SamplingPlan) -> torch.Tensor:
     left = torch.from_numpy(plan.left).to(frames.device)
     stream = torch.cuda.current_stream(frames.device).cuda_stream if frames.is_cuda else 0
     native().fragment_gather(frames, top, left, out, MEAN, STD, PATCH, stream)
+    return out
+
+
+class FragmentMosaics:
+    """The technical view's per-frame transform (`FrameRequest.transform`): row k of the 96 technical frames
+    -> its uint8 (224, 224, 3) mosaic of the 7 x 7 fragments of technical clip k // 32 (after the small-frame
+    upscale), so the view holds 150 KB a frame instead of the whole frame (Note [Fragment mosaics])."""
+
+    def __init__(self, plan: SamplingPlan) -> None:
+        self.plan = plan
+        self._index: dict[torch.device, torch.Tensor] = {}  # (clips, 224*224) flat pixel index, per device
+
+    def _flat_index(self, width: int, device: torch.device) -> torch.Tensor:
+        if device not in self._index:
+            a = np.arange(PATCH)
+            top = self.plan.top.astype(np.int64)[:, :, :, None, None] + a[:, None]  # (c, i, j, y, 1)
+            left = self.plan.left.astype(np.int64)[:, :, :, None, None] + a[None, :]  # (c, i, j, 1, x)
+            flat = (top * width + left).transpose(0, 1, 3, 2, 4).reshape(TECH_CLIPS, SIZE * SIZE)
+            self._index[device] = torch.from_numpy(np.ascontiguousarray(flat)).to(device)
+        return self._index[device]
+
+    def __call__(self, frame: torch.Tensor, row: int) -> torch.Tensor:
+        if tuple(frame.shape) != (self.plan.height, self.plan.width, 3):
+            raise ValueError(
+                f"technical frame must be ({self.plan.height}, {self.plan.width}, 3), got {tuple(frame.shape)}"
+            )
+        if self.plan.upscale is not None:
+            frame = upscale_frames(frame[None], self.plan.upscale)[0]
+        index = self._flat_index(frame.shape[1], frame.device)[row // CLIP_LEN]
+        return frame.reshape(-1, 3).index_select(0, index).reshape(SIZE, SIZE, 3)
+
+
+def mosaic_view(mosaics: torch.Tensor) -> torch.Tensor:
+    """mosaics: uint8 (96, 224, 224, 3) from `FragmentMosaics` -> float32 (3, 3, 32, 224, 224), exactly
+    `technical_view` of the whole frames (the same native gather, over the mosaics' own regular grid)."""
+    from ..native import native
+
+    if tuple(mosaics.shape) != (TECH_CLIPS * CLIP_LEN, SIZE, SIZE, 3):
+        raise ValueError(
+            f"technical mosaics must be ({TECH_CLIPS * CLIP_LEN}, {SIZE}, {SIZE}, 3), got {tuple(mosaics.shape)}"
+        )
+    grid = PATCH * torch.arange(GRID, dtype=torch.int32)
+    top = grid[None, :, None].expand(TECH_CLIPS, GRID, GRID).contiguous().to(mosaics.device)
+    left = grid[None, None, :].expand(TECH_CLIPS, GRID, GRID).contiguous().to(mosaics.device)
+    out = torch.empty((TECH_CLIPS, 3, CLIP_LEN, SIZE, SIZE), dtype=torch.float32, device=mosaics.device)
+    stream = torch.cuda.current_stream(mosaics.device).cuda_stream if mosaics.is_cuda else 0
+    native().fragment_gather(mosaics.contiguous(), top, left, out, MEAN, STD, PATCH, stream)
     return out
 
 

@@ -11,7 +11,15 @@ from ..engines import RUNTIMES, ModelEngine, open_model_engine, pick_device
 from ..stages._api import FrameRequest, StageResult, StageUnavailable, Views
 from ..weights import locate, sha256_of
 from .model import DoverConfig, build_dover
-from .sampling import AES_SEGMENTS, SIZE, TECH_CLIPS, aesthetic_view, make_plan, technical_view
+from .sampling import (
+    AES_SEGMENTS,
+    SIZE,
+    TECH_CLIPS,
+    FragmentMosaics,
+    aesthetic_view,
+    make_plan,
+    mosaic_view,
+)
 from .scores import clip_scores
 from .weights import DOVER as DOVER_SET
 from .weights import DOVER_FILES
@@ -94,11 +102,12 @@ class QualityStage:
     whole_source = False  #: requests read only the clip and the frame size (Note [Scene buffer])
 
     def requests(self, clip: Clip) -> list[FrameRequest]:
-        """96 technical frames at the source size (the fragment gather needs native pixels) and 32
-        aesthetic frames resized to 224x224 with antialiasing (torchvision Resize semantics)."""
+        """96 technical frames as their fragment mosaics, gathered from the native pixels as each frame is
+        converted (Note [Fragment mosaics]), and 32 aesthetic frames resized to 224x224 with antialiasing
+        (torchvision Resize semantics)."""
         plan = make_plan(clip.clip_id, clip.num_frames, clip.source.height, clip.source.width)
         return [
-            FrameRequest(TECH_VIEW, plan.tech_indices, None, False),
+            FrameRequest(TECH_VIEW, plan.tech_indices, (SIZE, SIZE), False, FragmentMosaics(plan)),
             FrameRequest(AES_VIEW, plan.aes_indices, (SIZE, SIZE), True),
         ]
 
@@ -107,10 +116,9 @@ class QualityStage:
             raise RuntimeError("QualityStage.process() before setup()")
         results: list[StageResult | None] = [None] * len(batch)
         ready: list[tuple[int, torch.Tensor, torch.Tensor]] = []
-        for k, (clip, views) in enumerate(batch):
+        for k, (_, views) in enumerate(batch):
             try:
-                plan = make_plan(clip.clip_id, clip.num_frames, clip.source.height, clip.source.width)
-                tech = technical_view(views[TECH_VIEW].to(self.device), plan)
+                tech = mosaic_view(views[TECH_VIEW].to(self.device))
                 aes = aesthetic_view(views[AES_VIEW].to(self.device))
                 ready.append((k, tech, aes))
             except (KeyError, ValueError, RuntimeError) as exc:

@@ -14,6 +14,7 @@ that sets it False is asked as soon as its clip's scene closes (Note [Scene buff
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -39,6 +40,8 @@ class FrameRequest:
     The pipeline delivers `views[name]`: uint8 RGB, shape (len(indices), H, W, 3) on the stage's device,
     H, W = `size` or the source's display size when `size` is None. Resizing is bilinear with half-pixel
     centres (antialiased when `antialias`). Indices may repeat (they are gathered, in the given order).
+    With `transform`, row k is `transform(frame, k)` of the full-resolution frame instead (shape `size`):
+    a view that keeps a small part of each frame (DOVER's fragments) never holds the whole frame.
     """
 
     name: str  #: key of the view in the dict handed to `process`
@@ -47,6 +50,8 @@ class FrameRequest:
     )  #: int64 (N,), frame numbers relative to the clip's first frame, 0 <= i < clip.num_frames
     size: tuple[int, int] | None = None  #: (H, W) of the delivered frames; None keeps the display size
     antialias: bool = False  #: antialiased downscale (torchvision/PIL semantics) instead of plain bilinear
+    #: uint8 (H, W, 3) display-orientation frame, row -> uint8 (*size, 3) on the frame's device
+    transform: Callable[[torch.Tensor, int], torch.Tensor] | None = None
 
 
 Views = dict[str, torch.Tensor]

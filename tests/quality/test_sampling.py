@@ -121,6 +121,25 @@ def test_technical_view_equals_reference() -> None:
         S.technical_view(torch.from_numpy(frames[:95]), plan)
 
 
+@pytest.mark.parametrize(("height", "width"), [(360, 640), (144, 192), (1080, 608)])
+def test_fragment_mosaics_equal_the_reference_of_whole_frames(height: int, width: int) -> None:
+    """Note [Fragment mosaics]: the per-frame mosaics (what the pipeline now keeps), normalised, are exactly
+    the NumPy fragment reference of the whole frames (small frames: of the upscaled frames, as upstream)."""
+    rng = np.random.default_rng(height)
+    frames = torch.from_numpy(rng.integers(0, 256, (96, height, width, 3), dtype=np.uint8))
+    plan = S.make_plan(f"mosaic-{height}", 500, height, width)
+    make = S.FragmentMosaics(plan)
+    mosaics = torch.stack([make(frames[k], k) for k in range(96)])
+    assert mosaics.shape == (96, 224, 224, 3) and mosaics.dtype == torch.uint8
+    whole = S.upscale_frames(frames, plan.upscale) if plan.upscale is not None else frames
+    want = fragments_ref(whole.numpy(), plan.top, plan.left, 32, S.MEAN, S.STD)
+    assert np.array_equal(S.mosaic_view(mosaics).numpy(), want)
+    with pytest.raises(ValueError, match="technical frame must be"):
+        make(frames[0, :-1], 0)
+    with pytest.raises(ValueError, match="technical mosaics must be"):
+        S.mosaic_view(mosaics[:95])
+
+
 def test_aesthetic_resize_matches_antialiased_reference() -> None:
     rng = np.random.default_rng(2)
     for h, w in [(360, 640), (500, 300), (144, 192)]:

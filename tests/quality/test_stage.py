@@ -34,7 +34,9 @@ def _deliver(frames: np.ndarray, requests: list[FrameRequest]) -> dict[str, torc
     views = {}
     for r in requests:
         x = torch.from_numpy(frames[r.indices])
-        if r.size is not None:
+        if r.transform is not None:
+            x = torch.stack([r.transform(f, k) for k, f in enumerate(x)])
+        elif r.size is not None:
             assert r.antialias
             x = resize_aesthetic(x)
         views[r.name] = x
@@ -85,7 +87,7 @@ def test_requests(media: list[tuple[Clip, np.ndarray]]) -> None:
     reqs = stage.requests(clip)
     assert [r.name for r in reqs] == [TECH_VIEW, AES_VIEW]
     tech, aes = reqs
-    assert tech.indices.shape == (96,) and tech.size is None
+    assert tech.indices.shape == (96,) and tech.size == (224, 224) and tech.transform is not None
     assert aes.indices.shape == (32,) and aes.size == (224, 224) and aes.antialias
     for r in reqs:
         assert r.indices.dtype == np.int64 and r.indices.min() >= 0 and r.indices.max() < clip.num_frames
