@@ -88,6 +88,7 @@ class SceneBuffer:
         self.evicted_frames = 0  #: frames pushed out by the budget (their clips are re-decoded)
         self.largest_frame = 0
         self._lock = self.budget.lock
+        self._holds: list[HeldFrames] = []  #: frames being converted beside the scan
         with self._lock:
             self.budget.buffers.append(self)
 
@@ -118,8 +119,19 @@ class SceneBuffer:
     def _drop(self, index: int) -> Any:
         frame, size = self._frames.pop(index)
         self.bytes -= size
-        self.budget.discharge(size)
+        hold = next((h for h in self._holds if h.wants(index)), None)
+        if hold is not None:  # still being converted: its bytes stay counted, now by the hold
+            hold.adopted_bytes += size
+        else:
+            self.budget.discharge(size)
         return frame
+
+    def _end_hold(self, held: HeldFrames) -> None:
+        with self._lock:
+            if held in self._holds:
+                self._holds.remove(held)
+                self.budget.discharge(held.adopted_bytes)
+                held.adopted_bytes = 0
 
     def release(self, start: int, stop: int) -> None:
         """Drops the frames [start, stop) (resolved or not wanted; not counted as evictions)."""
@@ -153,6 +165,19 @@ class SceneBuffer:
                     raise KeyError(f"frame {i} is not in the scene buffer")
                 frame = self._frames[i][0]
             yield i, rgb(frame)
+
+    def hold(self, indices: np.ndarray, rgb: Callable[[Any], torch.Tensor]) -> HeldFrames:
+        """The frames `indices` (KeyError for one not held), handed to a view conversion on another thread
+        (Note [Views beside the scan]). Each stays counted against the stream's budget once until
+        `HeldFrames.release`: by the buffer while it keeps the frame, by the hold after the buffer drops it."""
+        with self._lock:
+            wanted = np.unique(np.asarray(indices, dtype=np.int64)).tolist()
+            missing = [i for i in wanted if i not in self._frames]
+            if missing:
+                raise KeyError(f"frames {missing[:5]} are not in the scene buffer")
+            held = HeldFrames({i: self._frames[i][0] for i in wanted}, self, rgb)
+            self._holds.append(held)
+        return held
 
     def take(
         self, start: int, stop: int, rgb: Callable[[Any], torch.Tensor]
@@ -208,3 +233,26 @@ class SceneBuffer:
             "evicted_frames": self.evicted_frames,
             "largest_frame_bytes": self.largest_frame,
         }
+
+
+class HeldFrames:
+    """Frames handed from the scan's buffer to a view conversion (`SceneBuffer.hold`)."""
+
+    def __init__(
+        self, frames: dict[int, Any], owner: SceneBuffer, rgb: Callable[[Any], torch.Tensor]
+    ) -> None:
+        self._frames, self._owner, self._rgb = frames, owner, rgb
+        self.adopted_bytes = 0  #: bytes of held frames the buffer has dropped (counted here until release)
+
+    def wants(self, index: int) -> bool:
+        return index in self._frames
+
+    def frames(self, indices: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
+        """(index, RGB view) for the sorted unique `indices`, like `SceneBuffer.frames`."""
+        for i in np.unique(np.asarray(indices, dtype=np.int64)).tolist():
+            yield i, self._rgb(self._frames[i])
+
+    def release(self) -> None:
+        """The conversion is done: the frames are no longer held (idempotent)."""
+        self._owner._end_hold(self)
+        self._frames = {}

@@ -6,6 +6,18 @@ in the stream's `SceneBuffer`, and when the detector closes a scene it makes the
 queue) at once, while the scan goes on. Stages whose requests read the whole source (`whole_source`)
 wait for the end of the scan, as does the last scene. `finish` then makes stage 1's final result
 exactly as `segment_source` would (same scenes, clips, gates) and checks every early clip against it.
+
+Note [Views beside the scan]: on the CPU, converting a clip's requested frames into its views (swscale to
+RGB, the resizes, DOVER's mosaics) costs about as much as decoding them, and done in the scan's thread it
+stops the scan from feeding libavcodec, whose threads then idle. So a clip closed during the scan is
+converted on this stream's views thread (`views-N`) while the scan goes on: its frames are handed over with
+`SceneBuffer.hold` (counted against the stream's budget until converted) and the clip is emitted from that
+thread. At most one clip is converting: the next closed scene waits for it, and so does a frame that would
+take the stream over its budget (its frames stay counted until converted, so the buffer evicts only what it
+would have evicted with the conversion in the scan's thread); this keeps the memory bound and the model
+queue's back-pressure on the scan. `finish` (and `close`,
+on any error) waits for it first, so every emit happens before the scan's end is reported. On a GPU the
+conversions are kernels queued on the decode stream, which never wait, so they stay in the scan's thread.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ import dataclasses
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +34,7 @@ import numpy as np
 
 from ..clips import Clip
 from ..decode import SceneBuffer, VideoDecoder, gather_views, requested_frames
+from ..decode._scene_buffer import HeldFrames
 from ..segment import (
     ClipVerdict,
     SceneCollector,
@@ -106,6 +120,10 @@ class SourceStream:
         self.views_seconds = 0.0
         self.redecoded_requested = 0
         self.started = time.perf_counter()
+        # Note [Views beside the scan]: the CPU converts early clips on a thread of its own
+        self._beside = decoder.device.type == "cpu"
+        self._views_pool: ThreadPoolExecutor | None = None
+        self._converting: Future[None] | None = None
 
     # ---- during the scan --------------------------------------------------------------------------
     def keep(self, index: int, seconds: float, frame: Any) -> None:
@@ -113,6 +131,10 @@ class SourceStream:
             self.early = False  # not in presentation order: only the final, sorted timeline is trusted
         self.times.append(seconds)
         if self.stages or self.export:  # else no frame is ever wanted again
+            if self._converting is not None:
+                budget = self.buffer.budget
+                if budget.bytes + self.decoder.frame_bytes(frame) > budget.budget_bytes:
+                    self.wait_views()  # its frames free room: wait for them before evicting any
             self.buffer.add(index, frame)
 
     def __call__(self, index: int, number: int, small_bgr: np.ndarray) -> None:
@@ -173,19 +195,53 @@ class SourceStream:
         """Views of `clips` from the buffer; a clip with evicted frames waits to be re-decoded."""
         for clip in clips:
             work, errors = self._requests(clip)
-            missing = self.buffer.missing(requested_frames(work))
-            if missing:
+            wanted = requested_frames(work)
+            if self.buffer.missing(wanted):
                 self.deferred.append(clip)
                 continue
-            t = time.perf_counter()
-            views, _ = gather_views(
-                self.decoder,
-                np.zeros(0, np.int64),
-                work,
-                lambda idx: self.buffer.frames(idx, self.decoder.rgb),
-            )
-            self.views_seconds += time.perf_counter() - t
-            self._emit(clip, views, errors, {"views": "scene_buffer", "early": during_scan})
+            if during_scan and self._beside:
+                held = self.buffer.hold(wanted, self.decoder.rgb)
+                self.wait_views()  # one clip converting at a time (Note [Views beside the scan])
+                if self._views_pool is None:
+                    self._views_pool = ThreadPoolExecutor(1, thread_name_prefix="views")
+                self._converting = self._views_pool.submit(self._convert, clip, work, errors, held, True)
+            else:
+                self._convert(clip, work, errors, None, during_scan)
+
+    def _convert(
+        self,
+        clip: Clip,
+        work: list[tuple[Clip, str, list[FrameRequest]]],
+        errors: dict[str, str],
+        held: HeldFrames | None,
+        during_scan: bool,
+    ) -> None:
+        t = time.perf_counter()
+        try:
+            frames = held.frames if held else (lambda idx: self.buffer.frames(idx, self.decoder.rgb))
+            views, _ = gather_views(self.decoder, np.zeros(0, np.int64), work, frames)
+        finally:
+            if held:
+                held.release()
+        self.views_seconds += time.perf_counter() - t
+        self._emit(clip, views, errors, {"views": "scene_buffer", "early": during_scan})
+
+    def wait_views(self) -> None:
+        """Waits for the clip converting beside the scan; its error (a bug) is raised here."""
+        converting, self._converting = self._converting, None
+        if converting is not None:
+            converting.result()
+
+    def close(self) -> None:
+        """Ends the views thread (after its conversion, whose error is dropped: the source already failed)."""
+        try:
+            self.wait_views()
+        except Exception:
+            log.debug("views conversion failed after the source failed", exc_info=True)
+        finally:
+            if self._views_pool is not None:
+                self._views_pool.shutdown(wait=True)
+                self._views_pool = None
 
     def _emit(
         self, clip: Clip, views: dict[tuple[str, str], Views], errors: dict[str, str], decode: dict[str, Any]
@@ -197,6 +253,7 @@ class SourceStream:
     # ---- after the scan ---------------------------------------------------------------------------
     def finish(self, scan: Any) -> StreamResult:
         """Stage 1's final result; clips not resolved during the scan are resolved now (buffer or re-decode)."""
+        self.wait_views()
         source = source_info(self.decoder, scan, self.fields)
         scenes = self.collector.scenes()
         self.speech.source = source

@@ -20,8 +20,8 @@ NVDEC_ENGINES: tuple[tuple[str, int], ...] = (
     ("T4", 2),
 )
 MAX_DECODE_STREAMS = 32
-# Per stream: 1380 frames of 1080p (55 s at 25 fps), 345 of 2160p (13.8 s). On the CPU this is what the old
-# second decode held anyway (8 clips x 96 full DOVER frames = 4.8 GB at 1080p); 28 GiB for 7 GPU streams.
+# Per stream: 1380 frames of 1080p (55 s at 25 fps), 345 of 2160p (13.8 s); 28 GiB for 7 GPU streams. The
+# views made from them are small beside it (DOVER's technical view is fragment mosaics, 14 MB a clip).
 CPU_BUFFER_MIB = 4096
 GPU_BUFFER_MIB = 4096
 

@@ -262,6 +262,7 @@ class Worker:
             models.put(_Item(job, views, ready))
 
         buffer = job.buffer = SceneBuffer(budget, decoder.frame_bytes)
+        stream: SourceStream | None = None
         try:
             stream = SourceStream(
                 decoder, job.fields, self.config.segment, self.stages, buffer, emit, self._holds_export
@@ -280,6 +281,10 @@ class Worker:
                 job.started,
             )
         finally:
+            if (
+                stream is not None
+            ):  # no clip may be emitted after the scan is reported (Note [Views beside the scan])
+                stream.close()
             if job.failed is not None or not self._holds_export:
                 buffer.clear()
                 job.buffer = None

@@ -150,12 +150,12 @@ class FragmentMosaics:
         self._index: dict[torch.device, torch.Tensor] = {}  # (clips, 224*224) flat pixel index, per device
 
     def _flat_index(self, width: int, device: torch.device) -> torch.Tensor:
-        if device not in self._index:
-            a = np.arange(PATCH)
-            top = self.plan.top.astype(np.int64)[:, :, :, None, None] + a[:, None]  # (c, i, j, y, 1)
-            left = self.plan.left.astype(np.int64)[:, :, :, None, None] + a[None, :]  # (c, i, j, 1, x)
-            flat = (top * width + left).transpose(0, 1, 3, 2, 4).reshape(TECH_CLIPS, SIZE * SIZE)
-            self._index[device] = torch.from_numpy(np.ascontiguousarray(flat)).to(device)
+        if device not in self._index:  # made on the device from the 2 x 147 origins
+            a = torch.arange(PATCH, device=device)
+            top = torch.as_tensor(self.plan.top, dtype=torch.int64, device=device)[..., None, None]
+            left = torch.as_tensor(self.plan.left, dtype=torch.int64, device=device)[..., None, None]
+            flat = (top + a[:, None]) * width + left + a[None, :]  # (clip, i, j, y, x)
+            self._index[device] = flat.permute(0, 1, 3, 2, 4).reshape(TECH_CLIPS, SIZE * SIZE)
         return self._index[device]
 
     def __call__(self, frame: torch.Tensor, row: int) -> torch.Tensor:

@@ -55,3 +55,30 @@ def test_release_and_retain_are_not_evictions() -> None:
     assert buf.budget.bytes == 4
     with pytest.raises(ValueError, match=">= 0 bytes"):
         SceneBuffer(-1, lambda f: 1)
+
+
+def test_frames_held_for_a_view_conversion_count_until_released() -> None:
+    """Note [Views beside the scan]: the frames handed to the views thread are counted against the stream's
+    budget once, by the buffer while it keeps them and by the hold after it drops them, until released."""
+    import numpy as np
+
+    budget = FrameBudget(8)
+    buf = SceneBuffer(budget, lambda f: 2)
+    for i in range(3):
+        buf.add(i, f"f{i}")
+    with pytest.raises(KeyError, match="not in the scene buffer"):
+        buf.hold(np.array([1, 7]), _rgb)
+    assert budget.bytes == 6  # a refused hold counts nothing
+    held = buf.hold(np.array([2, 0, 2]), _rgb)
+    assert budget.bytes == 6  # counted once: by the buffer while it keeps the frames
+    buf.release(0, 3)  # the scene is resolved: the buffer lets go of its frames
+    assert len(buf) == 0 and budget.bytes == 4  # frames 0 and 2 are still being converted
+    for i in (3, 4, 5):
+        buf.add(i, f"f{i}")
+    # the held bytes keep the stream within its budget: room for two buffered frames, not four
+    assert [i in buf for i in (3, 4, 5)] == [False, True, True] and buf.evicted_frames == 1
+    assert budget.bytes == 8
+    assert list(held.frames(np.array([2, 0]))) == [(0, ("rgb", "f0")), (2, ("rgb", "f2"))]
+    held.release()
+    held.release()  # idempotent: a second release frees nothing more
+    assert budget.bytes == 4

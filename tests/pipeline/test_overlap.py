@@ -152,3 +152,57 @@ def test_export_of_a_source_runs_while_the_next_source_is_exported(
         (clip,) = out[sid]
         assert clip["export"]["frames"] == clip["frames"] and clip["export"]["frames_from"] == "scene_buffer"
         assert (tmp_path / "out" / clip["export"]["video_path"]).is_file()
+
+
+def test_views_of_a_closed_scene_are_made_while_the_scan_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Note [Views beside the scan]: on the CPU a clip closed during the scan is converted on the stream's
+    views thread. The first clip's view transform waits (with a time limit) until the trace says the source's
+    scan has ended; made in the scan's own thread (the old code), the scan cannot end while it waits."""
+    from tests.media import scene_frames, write_video
+
+    trace = _Trace()
+    scanned = threading.Event()
+    real_trace = trace.__call__
+
+    def traced(event: str, detail: str) -> None:
+        real_trace(event, detail)
+        if event == "scan_end":
+            scanned.set()
+
+    waited: list[bool] = []
+
+    class _Converting(_Blocking):
+        def requests(self, clip: Any) -> list[FrameRequest]:
+            first = clip.start_frame < 60  # the first scene's clip, closed mid-scan by the cut at frame 60
+
+            def transform(frame: Any, row: int) -> Any:
+                if first and row == 0:
+                    waited.append(scanned.wait(timeout=20))
+                return frame[:16, :16]
+
+            return [FrameRequest("v", np.array([0, 1]), (16, 16), transform=transform)]
+
+        def process(self, batch: list[tuple[Any, dict[str, Any]]]) -> list[StageResult]:
+            return [StageResult(passed=True, backend="converting") for _ in batch]
+
+    stage = _Converting(trace)
+    monkeypatch.setattr(worker_module, "load_stage", lambda name, params, device: stage)
+    path = tmp_path / "two_scenes.mp4"
+    write_video(path, scene_frames([60, 60], size=(64, 96), seed=3), fps=10)  # two 6 s scenes
+    p = load_profile("paper")
+    sections = {k: dict(v) for k, v in p.sections.items()}
+    sections["segment"].update(speech_gate="keep", min_duration=2.0)
+    cfg = RunConfig(
+        profile=dataclasses.replace(p, sections=sections),
+        output=tmp_path / "out",
+        stages=["segment", "motion"],
+    )
+    ((src, clips),) = list(
+        Worker(cfg, trace=traced).process_many([{"video-id": "s", "video-path": str(path)}])
+    )
+    assert waited == [True], trace.events  # the scan ended while the first clip's views were being made
+    assert src["status"] == "ok" and len(clips) == 2
+    assert [c["decode"]["early"] for c in clips] == [True, False]  # the last scene closes with the scan
+    assert all(c["stages"]["motion"]["backend"] == "converting" for c in clips)
