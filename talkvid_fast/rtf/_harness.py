@@ -24,6 +24,7 @@ is read after synchronising the device.
 from __future__ import annotations
 
 import dataclasses
+import resource
 import statistics
 import tempfile
 import time
@@ -49,6 +50,8 @@ class Measurement:
     video_seconds: float = 0.0  #: seconds of video the measured work consumed
     wall_seconds: float = 0.0  #: median over repeats of the total wall seconds
     repeats: list[float] = field(default_factory=list)  #: total wall seconds of each repeat
+    #: median over repeats of the CPU seconds (user + system, every thread, and child processes) it used
+    cpu_seconds: float = 0.0
     frames: int = 0  #: frames the measured work consumed
     clips: int | None = None  #: clips it handled (None: not a per-clip measurement)
     per_source: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -106,6 +109,12 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU seconds of this process (all its threads) and of its finished child processes."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _repeat(
     name: str, corpus: Corpus, run: SourceRun, repeats: int, device: str, warmup: bool
 ) -> Measurement:
@@ -115,15 +124,19 @@ def _repeat(
         run(shortest, corpus.path(shortest))
         _sync(device)
     per_repeat: list[dict[str, dict[str, Any]]] = []
+    cpu: list[float] = []
     for _ in range(repeats):
         results = {}
+        before = _cpu_seconds()
         for src in sources:
             results[src["file"]] = run(src, corpus.path(src))
             _sync(device)
+        cpu.append(_cpu_seconds() - before)
         per_repeat.append(results)
     m = Measurement(name)
     m.repeats = [sum(r[s["file"]]["wall_seconds"] for s in sources) for r in per_repeat]
     m.wall_seconds = statistics.median(m.repeats)
+    m.cpu_seconds = round(statistics.median(cpu), 3)
     first = per_repeat[0]  # the work done is the same in every repeat
     m.video_seconds = round(sum(first[s["file"]]["video_seconds"] for s in sources), 4)
     m.frames = int(sum(first[s["file"]]["frames"] for s in sources))

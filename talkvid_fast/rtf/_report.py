@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,7 +103,7 @@ def check_targets(
             )
         else:
             checks.append(TargetCheck("end to end within 1.5x of the decode-only ceiling", "-", None))
-        checks.append(_nomodels_check(ran))
+        checks.append(_nomodels_check(ran, on_cpu=False))
         for stage in ("motion", "quality", "head"):
             m = ran.get(stage)
             goal = GPU_RTF_TARGETS[stage]
@@ -152,11 +153,11 @@ def check_targets(
                 None,
             )
         )
-    checks.append(_nomodels_check(ran))
+    checks.append(_nomodels_check(ran, on_cpu=True))
     return checks
 
 
-def _nomodels_check(ran: dict[str, Measurement]) -> TargetCheck:
+def _nomodels_check(ran: dict[str, Measurement], on_cpu: bool) -> TargetCheck:
     """Issue 11: with one decode per frame the pipeline without models takes at most 10 % longer than the
     decode alone (same corpus, same run): wall(nomodels) <= 1.1 x wall(decode)."""
     target = f"pipeline without models within {NOMODELS_MARGIN:.0%} of decode-only (wall time)"
@@ -164,11 +165,16 @@ def _nomodels_check(ran: dict[str, Measurement]) -> TargetCheck:
     if not (dec and nm and dec.rtf and nm.rtf):
         return TargetCheck(target, "run with --stages decode,nomodels", None)
     ratio = dec.rtf / nm.rtf  # = wall(nomodels) / wall(decode) on the same video seconds
-    return TargetCheck(
-        target,
-        f"decode RTF {dec.rtf:.2f} / no-models RTF {nm.rtf:.2f}: {100 * (ratio - 1):+.1f} % wall",
-        ratio <= 1 + NOMODELS_MARGIN,
-    )
+    measured = f"decode RTF {dec.rtf:.2f} / no-models RTF {nm.rtf:.2f}: {100 * (ratio - 1):+.1f} % wall"
+    cores = os.cpu_count() or 1
+    if on_cpu and dec.cpu_seconds and nm.cpu_seconds:
+        # the best any overlap can do on this CPU: every core busy for the no-models work's CPU seconds
+        bound = max(dec.wall_seconds, nm.cpu_seconds / cores)
+        measured += (
+            f"; CPU seconds {dec.cpu_seconds:.1f} decode, {nm.cpu_seconds:.1f} no models: on {cores} cores "
+            f"no overlap can beat {100 * (bound / dec.wall_seconds - 1):+.1f} % wall"
+        )
+    return TargetCheck(target, measured, ratio <= 1 + NOMODELS_MARGIN)
 
 
 def _f(v: float | None, digits: int = 2) -> str:

@@ -87,6 +87,21 @@ def test_targets_are_report_lines() -> None:
             assert check.passed is ok, (wall, check.line())
 
 
+def test_nomodels_check_states_the_cpu_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On the CPU the check also says what no overlap can beat: every core busy for the no-models work's CPU
+    seconds. Decode 1.0 s wall; no models 3.0 CPU-s on 2 cores -> at best 1.5 s wall, +50.0 %."""
+    sources = [{"file": "a.mp4", "codec": "h264", "height": 1080}]
+    dec = Measurement("decode", video_seconds=10, wall_seconds=1.0, cpu_seconds=1.7)
+    nm = Measurement("nomodels", video_seconds=10, wall_seconds=2.0, cpu_seconds=3.0)
+    monkeypatch.setattr("os.cpu_count", lambda: 2)
+    within = "pipeline without models within 10% of decode-only (wall time)"
+    cpu = {c.target: c for c in check_targets({"decode": dec, "nomodels": nm}, sources, "cpu")}[within]
+    assert cpu.passed is False and "no overlap can beat +50.0 % wall" in cpu.measured
+    assert "CPU seconds 1.7 decode, 3.0 no models: on 2 cores" in cpu.measured
+    gpu = {c.target: c for c in check_targets({"decode": dec, "nomodels": nm}, sources, "cuda")}[within]
+    assert "CPU seconds" not in gpu.measured  # the device does the work: no CPU bound
+
+
 def test_overrides_parse_toml_values() -> None:
     p = apply_overrides(
         load_profile("paper"), ["quality.weights=random", "motion.batch_windows=4", "head.sample_fps=0.5"]
@@ -144,6 +159,7 @@ def test_measure_writes_json_and_markdown(
     # the pipeline without models: every frame, every clip of stage 1, the paper filters' views, no model
     nm = out["measurements"]["nomodels"]
     assert nm["frames"] == dec["frames"] and nm["video_seconds"] == pytest.approx(video)
+    assert dec["cpu_seconds"] > 0 and nm["cpu_seconds"] > 0  # decoding and converting take CPU time
     assert nm["clips"] == sum(r["clips"] for r in seg["extra"]["first_repeat"].values())
     assert nm["extra"]["stages"] == ["segment", "quality", "motion", "head"] and nm["extra"]["not_run"] == {}
     viewed = [r["stage_input_seconds"]["decode_views"] for r in nm["extra"]["first_repeat"].values()]
