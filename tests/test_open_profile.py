@@ -25,6 +25,7 @@ def test_open_uses_only_permissive_models() -> None:
     assert p.name == "open"
     motion = MotionParams.from_dict(p.section("motion"))
     assert motion.backend == "klt" and motion.klt_validity == "drift"  # not CoTracker3 (CC BY-NC 4.0)
+    assert motion.camera_points == "border" and motion.ratio_points == "either"  # docs/motion.md
     assert p.section("head")["backend"] == "facemesh"  # not InsightFace (non-commercial)
     assert CropQualityParams.from_dict(p.section("head")["crop_quality"]).enabled
     HeadStage(p.section("head"))  # every key valid

@@ -15,6 +15,7 @@ VALIDITIES = (
     "drift",
 )  # Note [KLT validity] (klt.py)  # Note [Stage engines] (engines/_model_engine.py)
 CAMERA_POINTS = ("centre", "border")  # Note [Camera motion] (ratio_reference.py)
+RATIO_POINTS = ("centre", "either")  # Note [Ratio points] (ratio_reference.py)
 
 
 @dataclass(frozen=True)
@@ -53,10 +54,18 @@ class MotionParams:
     camera_points: str = (
         "centre"  #: camera_speed from: centre (the ratio's grid) | border (klt; Note [Camera motion])
     )
+    ratio_points: str = (
+        "centre"  #: stability ratio on: centre (the paper's grid) | either (klt; Note [Ratio points])
+    )
     # official
     scale: float = 0.25
     official_grid: int = 100
     vis_threshold: float = 0.9
+
+    @property
+    def tracks_border(self) -> bool:
+        """klt also tracks the border lattice (`sampling.border_grid`) after the central grid."""
+        return self.camera_points == "border" or self.ratio_points == "either"
 
     @classmethod
     def from_dict(cls, params: dict[str, Any]) -> MotionParams:
@@ -76,6 +85,7 @@ class MotionParams:
             ("runtime", RUNTIMES),
             ("klt_validity", VALIDITIES),
             ("camera_points", CAMERA_POINTS),
+            ("ratio_points", RATIO_POINTS),
         )
         for key, allowed in checks:
             if getattr(p, key) not in allowed:
@@ -86,6 +96,8 @@ class MotionParams:
             )
         if p.camera_points == "border" and p.backend == "cotracker":
             raise ValueError("[motion] camera_points = 'border' is tracked by klt only; use backend = 'klt'")
+        if p.ratio_points == "either" and p.backend == "cotracker":
+            raise ValueError("[motion] ratio_points = 'either' is tracked by klt only; use backend = 'klt'")
         if len(p.model_size) != 2 or any(v % 4 for v in p.model_size):
             raise ValueError(f"[motion] model_size must be (H, W) divisible by 4, got {p.model_size}")
         if p.crop > p.short_side:

@@ -27,7 +27,7 @@ from . import klt as _klt
 from . import ratio_kernels, sampling
 from ._params import MotionParams
 from .cotracker import CoTrackerThreeBase, load
-from .ratio_reference import PaperParams, camera_motion, paper_clip_score
+from .ratio_reference import PaperParams, camera_motion, paper_clip_score, region_ratios
 from .weights import CHECKPOINTS, COTRACKER
 
 VIEW = "motion"
@@ -75,9 +75,10 @@ class MotionStage:
         if p.backend == "klt":
             self._use_klt()
             return
-        if p.camera_points == "border":  # backend auto with CoTracker's weights present
+        if p.tracks_border:  # backend auto with CoTracker's weights present
             raise StageUnavailable(
-                "[motion] camera_points = 'border' is tracked by klt only", "set backend = 'klt'"
+                "[motion] camera_points = 'border' and ratio_points = 'either' are tracked by klt only",
+                "set backend = 'klt'",
             )
         try:
             path = locate(COTRACKER, CHECKPOINTS[kind])
@@ -174,17 +175,19 @@ class MotionStage:
             tracked.update(self._track_cotracker(jobs, uses))
         gate = PaperParams(p.min_conf, p.max_disp, p.gate_min, p.gate_max)
         for i, (tracks, conf, h, w) in tracked.items():
-            border = None
-            if p.camera_points == "border":  # klt tracked the ratio's grid, then the border points
-                k = p.grid * p.grid
+            border, k = None, p.grid * p.grid
+            # Note [Ratio points]: the central grid, or the better of it and the background
+            ratios, ratio_on, region_means = region_ratios(
+                tracks, conf, k, h, w, p.ratio_points, p.min_conf, p.max_disp, self._window_ratios
+            )
+            if p.tracks_border:  # klt tracked the ratio's grid, then the border points
                 border = (_contiguous(tracks[:, :, k:]), _contiguous(conf[:, :, k:]))
                 tracks, conf = _contiguous(tracks[:, :, :k]), _contiguous(conf[:, :, :k])
-            ratios = self._window_ratios(tracks, conf, h, w)
             score = paper_clip_score(ratios, gate)
             ratio, ok_ratio = float(score["ratio"]), bool(score["passed"])
             speed, motion = self._camera_motion(tracks, conf)
             read_on = "centre"
-            if border is not None:  # Note [Camera motion]: the camera's speed read on the background
+            if border is not None and p.camera_points == "border":  # Note [Camera motion]: the background
                 border_speed, _ = self._camera_motion(*border)
                 if not np.isnan(border_speed):  # a background with no trackable point: the centre's
                     speed, read_on = border_speed, "border"
@@ -202,17 +205,21 @@ class MotionStage:
             }[failed]
             use = uses.get(i)
             label = self._label(use)
+            scores: dict[str, Any] = {
+                "stability_ratio": ratio,
+                "stability_ratio_min": float(score["ratio_min"]),
+                "stability_windows": len(ratios),
+                "stability_verdict": verdict,
+                "camera_speed": None if np.isnan(speed) else speed,
+                "camera_speed_points": read_on,
+                "motion": motion,
+                "tracker": label,
+            }
+            if p.ratio_points != "centre":  # (profiles on the paper's grid keep their records as they were)
+                scores["stability_ratio_points"] = ratio_on
+                scores.update({f"stability_ratio_{r}": v for r, v in region_means.items()})
             results[i] = StageResult(
-                scores={
-                    "stability_ratio": ratio,
-                    "stability_ratio_min": float(score["ratio_min"]),
-                    "stability_windows": len(ratios),
-                    "stability_verdict": verdict,
-                    "camera_speed": None if np.isnan(speed) else speed,
-                    "camera_speed_points": read_on,
-                    "motion": motion,
-                    "tracker": label,
-                },
+                scores=scores,
                 gates=gates,
                 passed=failed is None,
                 failed_gate=failed,
@@ -226,7 +233,7 @@ class MotionStage:
         """OpenCV on the host for a CPU stage; the Numba CUDA kernels on the frames in place for a CUDA one."""
         p = self.params
         pts = sampling.paper_grid(frames.shape[1], frames.shape[2], p.crop, p.grid)
-        if p.camera_points == "border":
+        if p.tracks_border:
             ring = sampling.border_grid(
                 frames.shape[1], frames.shape[2], p.crop, p.grid, p.klt_win_size // 2 + 1
             )
@@ -295,13 +302,16 @@ class MotionStage:
             return ratio_kernels.camera_motion_torch(tracks, conf, self.params.min_conf)
         return camera_motion(tracks, conf, self.params.min_conf)
 
-    def _window_ratios(self, tracks: Any, conf: Any, h: int, w: int) -> np.ndarray:
-        p = self.params
+    def _window_ratios(
+        self, tracks: Any, conf: Any, h: int, w: int, min_conf: float, max_disp: float
+    ) -> np.ndarray:
+        """Note [Paper ratio] where the tracks lie: the Numba CUDA kernel for CUDA tensors, else Numba CPU."""
+        tracks, conf = _contiguous(tracks), _contiguous(conf)
         if isinstance(tracks, torch.Tensor) and tracks.is_cuda:
-            return ratio_kernels.paper_window_ratios_cuda(tracks, conf, h, w, p.min_conf, p.max_disp)
+            return ratio_kernels.paper_window_ratios_cuda(tracks, conf, h, w, min_conf, max_disp)
         if isinstance(tracks, torch.Tensor):
             tracks, conf = tracks.numpy(), conf.numpy()
-        return ratio_kernels.paper_window_ratios_cpu(tracks, conf, h, w, p.min_conf, p.max_disp)
+        return ratio_kernels.paper_window_ratios_cpu(tracks, conf, h, w, min_conf, max_disp)
 
     # ---- official -------------------------------------------------------------------------------------
     @torch.inference_mode()

@@ -81,13 +81,18 @@ import numpy as np
 sys.path.insert(0, sys.argv[1])
 from tests.motion.test_ratio import random_windows
 from talkvid_fast.motion import ratio_kernels as rk
+from talkvid_fast.motion import ratio_reference as rr
 tracks, conf, h, w = random_windows(0, n_win=3, t=6, k=40)
+either = rr.region_ratios(
+    tracks[:, :, ::-1], conf[:, :, ::-1], 30, h, w, "either", window_ratios=rk.paper_window_ratios_cuda
+)
 rng = np.random.default_rng(3)
 vis = rng.uniform(0.7, 1.0, size=(9, 30)).astype(np.float32)
 bounds = np.array([0, 4, 9])
 print(json.dumps({
     "paper": rk.paper_window_ratios_cuda(tracks, conf, h, w).tolist(),
     "official": rk.official_segment_ratios_cuda(vis, bounds).tolist(),
+    "either": [either[0].tolist(), either[1], either[2]],
 }))
 """
 
@@ -101,6 +106,11 @@ def test_cuda_kernels_under_simulator() -> None:
     got = json.loads(out.stdout.strip().splitlines()[-1])
     tracks, conf, h, w = random_windows(0, n_win=3, t=6, k=40)
     np.testing.assert_array_equal(got["paper"], rr.paper_window_ratios(tracks, conf, h, w))
+    # Note [Ratio points] with the CUDA kernel: reversed, the 10 last points (the border) are the better region
+    ref = rr.region_ratios(tracks[:, :, ::-1], conf[:, :, ::-1], 30, h, w, "either")
+    assert ref[1] == "border"
+    np.testing.assert_array_equal(got["either"][0], ref[0])
+    assert got["either"][1:] == [ref[1], ref[2]]
     rng = np.random.default_rng(3)
     vis = rng.uniform(0.7, 1.0, size=(9, 30)).astype(np.float32)
     ref = [rr.official_segment_ratio(vis[:4]), rr.official_segment_ratio(vis[4:])]

@@ -67,9 +67,9 @@ def test_paper_windows_batched_across_clips_equal_one_by_one() -> None:
     seen: list[tuple[np.ndarray, np.ndarray]] = []
     ratios_of = stage._window_ratios
 
-    def spy(tracks: torch.Tensor, conf: torch.Tensor, h: int, w: int) -> np.ndarray:
+    def spy(tracks: torch.Tensor, conf: torch.Tensor, h: int, w: int, *limits: float) -> np.ndarray:
         seen.append((tracks.numpy().copy(), conf.numpy().copy()))
-        return ratios_of(tracks, conf, h, w)
+        return ratios_of(tracks, conf, h, w, *limits)
 
     stage._window_ratios = spy  # type: ignore[method-assign]
     clips = []
