@@ -120,7 +120,7 @@ def main() -> None:
         t0 = time.perf_counter()
         try:
             if not f.exists():
-                np.savez(f, **track(stage, path, entry))
+                np.savez(f, allow_pickle=False, **track(stage, path, entry))
             with np.load(f) as z:
                 row.update(measures(stage, dict(z)))
         except Exception as exc:  # a broken or too short file is a row, not a crash

@@ -24,16 +24,26 @@ class _Slot:
     positions: list[int]  # rows of `out` that take this frame
     size: tuple[int, int] | None
     antialias: bool
+    uint8: bool
     transform: Callable[[torch.Tensor, int], torch.Tensor] | None
 
 
-def resize_rgb(image: torch.Tensor, size: tuple[int, int] | None, antialias: bool) -> torch.Tensor:
-    """image: uint8 (H, W, 3) on any device -> uint8 (size[0], size[1], 3), bilinear, half-pixel centres."""
+def resize_rgb(
+    image: torch.Tensor, size: tuple[int, int] | None, antialias: bool, uint8: bool = False
+) -> torch.Tensor:
+    """image: uint8 (H, W, 3) on any device -> uint8 (size[0], size[1], 3), bilinear, half-pixel centres.
+
+    Antialiased: torch's float kernel, rounded (torchvision's v1 `Resize` on a uint8 tensor), or with `uint8`
+    on the CPU its uint8 kernel (PIL's fixed-point filter, FrameRequest.antialias_uint8)."""
     if size is None or tuple(image.shape[:2]) == tuple(size):
         return image
     if image.device.type == "cpu" and not antialias:
         # cv2's INTER_LINEAR is the same half-pixel bilinear, and far faster than torch on the CPU.
         return torch.from_numpy(cv2.resize(image.numpy(), (size[1], size[0]), interpolation=cv2.INTER_LINEAR))
+    if image.device.type == "cpu" and uint8:
+        x = image.permute(2, 0, 1)[None]
+        y = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=True)
+        return y[0].permute(1, 2, 0).contiguous()
     x = image.permute(2, 0, 1)[None].float()
     y = F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=antialias)
     return y[0].permute(1, 2, 0).round_().clamp_(0, 255).to(torch.uint8)
@@ -79,20 +89,22 @@ def gather_views(
             for row, i in enumerate(idx.tolist()):
                 by_frame[clip.start_frame + i].append(row)
             for frame_index, rows in by_frame.items():
-                slots[frame_index].append(_Slot(out, rows, req.size, req.antialias, req.transform))
+                slots[frame_index].append(
+                    _Slot(out, rows, req.size, req.antialias, req.antialias_uint8, req.transform)
+                )
         views[(clip.clip_id, stage)] = stage_views
     if slots:
         source = frames if frames is not None else (lambda idx: decoder.frames(idx, pts))
         for index, image in source(np.fromiter(slots, dtype=np.int64)):
-            resized: dict[tuple[tuple[int, int] | None, bool], torch.Tensor] = {}
+            resized: dict[tuple[tuple[int, int] | None, bool, bool], torch.Tensor] = {}
             for slot in slots[index]:
                 if slot.transform is not None:  # each row its own part of the frame
                     for row in slot.positions:
                         slot.out[row] = slot.transform(image, row)
                     continue
-                key = (slot.size, slot.antialias)
+                key = (slot.size, slot.antialias, slot.uint8)
                 if key not in resized:
-                    resized[key] = resize_rgb(image, slot.size, slot.antialias)
+                    resized[key] = resize_rgb(image, slot.size, slot.antialias, slot.uint8)
                 for row in slot.positions:
                     slot.out[row] = resized[key]
     return views, time.perf_counter() - started

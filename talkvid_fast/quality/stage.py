@@ -107,7 +107,7 @@ class QualityStage:
         (torchvision Resize semantics)."""
         plan = make_plan(clip.clip_id, clip.num_frames, clip.source.height, clip.source.width)
         return [
-            FrameRequest(TECH_VIEW, plan.tech_indices, (SIZE, SIZE), False, FragmentMosaics(plan)),
+            FrameRequest(TECH_VIEW, plan.tech_indices, (SIZE, SIZE), transform=FragmentMosaics(plan)),
             FrameRequest(AES_VIEW, plan.aes_indices, (SIZE, SIZE), True),
         ]
 

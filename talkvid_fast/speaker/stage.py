@@ -182,7 +182,11 @@ class SpeakerStage:
     def requests(self, clip: Clip) -> list[FrameRequest]:
         h, w = clip.source.height, clip.source.width
         size = speaker_size(h, w, int(self.params["max_side"]))
-        return [FrameRequest(VIEW, sample_indices(clip, "exact", FPS), size, antialias=size is not None)]
+        # the view only feeds our face detector: the cheap uint8 antialiased kernel (FrameRequest)
+        aa = size is not None
+        return [
+            FrameRequest(VIEW, sample_indices(clip, "exact", FPS), size, antialias=aa, antialias_uint8=aa)
+        ]
 
     def process(self, batch: list[tuple[Clip, Views]]) -> list[StageResult]:
         if self.faces is None:

@@ -113,7 +113,7 @@ def test_cuda_kernels_under_simulator() -> None:
     assert got["either"][1:] == [ref[1], ref[2]]
     rng = np.random.default_rng(3)
     vis = rng.uniform(0.7, 1.0, size=(9, 30)).astype(np.float32)
-    ref = [rr.official_segment_ratio(vis[:4]), rr.official_segment_ratio(vis[4:])]
+    official = [rr.official_segment_ratio(vis[:4]), rr.official_segment_ratio(vis[4:])]
     np.testing.assert_array_equal(
-        np.array(got["official"], dtype=np.float32), np.array(ref, dtype=np.float32)
+        np.array(got["official"], dtype=np.float32), np.array(official, dtype=np.float32)
     )

@@ -71,7 +71,7 @@ def test_paper_windows_batched_across_clips_equal_one_by_one() -> None:
         seen.append((tracks.numpy().copy(), conf.numpy().copy()))
         return ratios_of(tracks, conf, h, w, *limits)
 
-    stage._window_ratios = spy  # type: ignore[method-assign]
+    stage._window_ratios = spy  # type: ignore[method-assign,assignment]
     clips = []
     for name, frames, fps in (
         ("a", synthetic.drift(24, 256, 320), 25.0),
