@@ -256,7 +256,9 @@ class _ViewsOnly:
 def _nomodels_worker(profile: Profile, output: Path, device: str) -> Worker:
     """A Worker whose filter stages make their views and score nothing (the `nomodels` measurement)."""
     worker = Worker(RunConfig(profile=profile, output=output, stages=["segment"], device=device))
-    names = [n for n in FILTER_STAGES if profile.section(n)]  # the stages this profile configures
+    # the stages this profile runs: configured, and not switched off (`open` runs no DOVER: no DOVER views)
+    off = {"quality"} if profile.section("quality").get("weights") == "none" else set()
+    names = [n for n in FILTER_STAGES if profile.section(n) and n not in off]
     worker.stages = {
         n: cast(FilterStage, _ViewsOnly(load_stage(n, profile.section(n), device))) for n in names
     }

@@ -192,3 +192,14 @@ def test_folder_command_times_each_stage_from_the_sources(tmp_path: Path) -> Non
     assert "| segment |" in (out / "f.md").read_text()
     with pytest.raises(SystemExit):
         main(["folder", "--bogus"])
+
+
+def test_nomodels_worker_makes_the_views_of_the_stages_the_profile_runs(tmp_path: Path) -> None:
+    """`open` switches DOVER off ([quality] weights = "none"), so its pipeline without models makes no DOVER
+    views; `paper` makes every filter's views (weights missing or not: the measurement is of the views)."""
+    from talkvid_fast.rtf._harness import _nomodels_worker
+
+    paper = _nomodels_worker(load_profile("paper"), tmp_path / "p", "cpu")
+    assert list(paper.stages) == ["quality", "motion", "head"]
+    opened = _nomodels_worker(load_profile("open"), tmp_path / "o", "cpu")
+    assert list(opened.stages) == ["motion", "head", "speaker"]
