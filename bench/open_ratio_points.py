@@ -48,14 +48,7 @@ def track(stage: MotionStage, path: Path, entry: dict[str, Any]) -> dict[str, np
     h, w = frames.shape[1:3]
     centre = sampling.paper_grid(h, w, p.crop, p.grid)
     border = sampling.border_grid(h, w, p.crop, p.grid, p.klt_win_size // 2 + 1)
-    kp = klt.KltParams(
-        win_size=p.klt_win_size,
-        max_level=p.klt_max_level,
-        max_fb_error=p.klt_max_fb_error,
-        min_eig_threshold=p.klt_min_eig,
-        validity=p.klt_validity,
-        max_drift=p.klt_max_drift,
-    )
+    kp = p.klt()
     tracks, fb = klt.track_windows_fb(
         klt.to_gray(frames), plan.starts, plan.length, np.concatenate([centre, border]), kp
     )

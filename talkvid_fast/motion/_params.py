@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import Any
 
+from .klt import KltParams
+
 METHODS = ("paper", "official")
 BACKENDS = ("klt", "cotracker", "auto")
 MODELS = ("offline", "online")
@@ -61,6 +63,17 @@ class MotionParams:
     scale: float = 0.25
     official_grid: int = 100
     vis_threshold: float = 0.9
+
+    def klt(self) -> KltParams:
+        """The klt tracker's parameters from this section (the stage and the calibration bench share it)."""
+        return KltParams(
+            win_size=self.klt_win_size,
+            max_level=self.klt_max_level,
+            max_fb_error=self.klt_max_fb_error,
+            min_eig_threshold=self.klt_min_eig,
+            validity=self.klt_validity,
+            max_drift=self.klt_max_drift,
+        )
 
     @property
     def tracks_border(self) -> bool:

@@ -238,14 +238,7 @@ class MotionStage:
                 frames.shape[1], frames.shape[2], p.crop, p.grid, p.klt_win_size // 2 + 1
             )
             pts = np.concatenate([pts, ring])
-        kp = _klt.KltParams(
-            win_size=p.klt_win_size,
-            max_level=p.klt_max_level,
-            max_fb_error=p.klt_max_fb_error,
-            min_eig_threshold=p.klt_min_eig,
-            validity=p.klt_validity,
-            max_drift=p.klt_max_drift,
-        )
+        kp = p.klt()
         if self.device.type == "cuda":
             from . import klt_cuda
 

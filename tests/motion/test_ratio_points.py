@@ -13,18 +13,11 @@ from talkvid_fast.motion import klt, ratio_kernels, sampling
 from talkvid_fast.motion import ratio_reference as rr
 from talkvid_fast.motion.stage import MotionStage
 
-from . import synthetic
+from . import synthetic, test_klt_validity
 from .helpers import deliver, make_clip
 from .test_ratio import random_windows
 
-OPEN: dict[str, Any] = {
-    "backend": "klt",
-    "klt_validity": "drift",
-    "gate_max": 1.0,
-    "max_camera_speed": 4.0,
-    "min_motion": 1.0,
-    "camera_points": "border",
-}
+OPEN: dict[str, Any] = {**test_klt_validity.OPEN, "camera_points": "border"}
 
 
 def _tracks(valid_centre: list[int], valid_border: list[int], n_centre: int = 4, n_border: int = 5):

@@ -17,7 +17,7 @@ import pytest
 
 from talkvid_fast.pipeline import RunConfig, Worker
 from talkvid_fast.pipeline import _worker as worker_module
-from talkvid_fast.profile import load_profile
+from talkvid_fast.profile import Profile, load_profile
 from talkvid_fast.stages import FrameRequest, StageResult
 
 FIRST = "generated/freedomintelligence__talkvid_talk_emotion_gt.mp4"  # 137 frames, one scene
@@ -38,6 +38,14 @@ class _Trace:
 
     def index(self, event: str, detail: str) -> int:
         return self.events.index((event, detail))
+
+
+def _short_clips_profile() -> Profile:
+    """`paper` with stage 1's speech gate off and 2 s clips: every scene of the short test videos is a clip."""
+    p = load_profile("paper")
+    sections = {k: dict(v) for k, v in p.sections.items()}
+    sections["segment"].update(speech_gate="keep", min_duration=2.0)
+    return dataclasses.replace(p, sections=sections)
 
 
 class _Blocking:
@@ -70,11 +78,8 @@ def test_model_batch_runs_while_the_next_source_decodes(
     trace = _Trace()
     stage = _Blocking(trace)
     monkeypatch.setattr(worker_module, "load_stage", lambda name, params, device: stage)
-    p = load_profile("paper")
-    sections = {k: dict(v) for k, v in p.sections.items()}
-    sections["segment"].update(speech_gate="keep", min_duration=2.0)
     cfg = RunConfig(
-        profile=dataclasses.replace(p, sections=sections),
+        profile=_short_clips_profile(),
         output=tmp_path,
         stages=["segment", "motion"],
         decode_streams=streams,
@@ -137,11 +142,8 @@ def test_export_of_a_source_runs_while_the_next_source_is_exported(
         path = tmp_path / f"{sid}.mp4"
         write_video(path, scene_frames([60], size=(64, 96), seed=k), fps=10)  # one 6 s scene: one clip
         sources.append({"video-id": sid, "video-path": str(path)})
-    p = load_profile("paper")
-    sections = {k: dict(v) for k, v in p.sections.items()}
-    sections["segment"].update(speech_gate="keep", min_duration=2.0)
     cfg = RunConfig(
-        profile=dataclasses.replace(p, sections=sections),
+        profile=_short_clips_profile(),
         output=tmp_path / "out",
         stages=["segment", "export"],
     )
@@ -191,11 +193,8 @@ def test_views_of_a_closed_scene_are_made_while_the_scan_goes_on(
     monkeypatch.setattr(worker_module, "load_stage", lambda name, params, device: stage)
     path = tmp_path / "two_scenes.mp4"
     write_video(path, scene_frames([60, 60], size=(64, 96), seed=3), fps=10)  # two 6 s scenes
-    p = load_profile("paper")
-    sections = {k: dict(v) for k, v in p.sections.items()}
-    sections["segment"].update(speech_gate="keep", min_duration=2.0)
     cfg = RunConfig(
-        profile=dataclasses.replace(p, sections=sections),
+        profile=_short_clips_profile(),
         output=tmp_path / "out",
         stages=["segment", "motion"],
     )
