@@ -20,8 +20,8 @@ keeps the frames of the scenes not yet resolved, oldest first, within the stream
   source record carries this buffer's `stats()` (peak bytes, evicted frames).
 
 Memory bound: `budget_bytes` per decode stream, shared by the buffers of every source of that stream still
-holding frames (`FrameBudget`); frames handed to an export stay counted until the encoder has them, so the
-stream never holds more than its budget. `decode_streams * budget_bytes` per GPU or CPU worker. At 1080p a
+holding frames (`FrameBudget`); frames handed to an export stay counted until the encoder has them, and
+frames handed to a view conversion (`hold`) until converted, so the stream never holds more than its budget. `decode_streams * budget_bytes` per GPU or CPU worker. At 1080p a
 frame is 3.1 MB and at 2160p 12.4 MB, so the default 4 GiB (CPU and GPU) holds 1380 frames of 1080p (55 s at
 25 fps) or 345 of 2160p (13.8 s); a scene (or, with export, the passing clips of a source awaiting export)
 longer than that is the stated exception above.

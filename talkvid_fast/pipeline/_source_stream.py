@@ -10,14 +10,14 @@ exactly as `segment_source` would (same scenes, clips, gates) and checks every e
 Note [Views beside the scan]: on the CPU, converting a clip's requested frames into its views (swscale to
 RGB, the resizes, DOVER's mosaics) costs about as much as decoding them, and done in the scan's thread it
 stops the scan from feeding libavcodec, whose threads then idle. So a clip closed during the scan is
-converted on this stream's views thread (`views-N`) while the scan goes on: its frames are handed over with
+converted on this stream's views thread (`views_0`) while the scan goes on: its frames are handed over with
 `SceneBuffer.hold` (counted against the stream's budget until converted) and the clip is emitted from that
 thread. At most one clip is converting: the next closed scene waits for it, and so does a frame that would
 take the stream over its budget (its frames stay counted until converted, so the buffer evicts only what it
 would have evicted with the conversion in the scan's thread); this keeps the memory bound and the model
-queue's back-pressure on the scan. `finish` (and `close`,
-on any error) waits for it first, so every emit happens before the scan's end is reported. On a GPU the
-conversions are kernels queued on the decode stream, which never wait, so they stay in the scan's thread.
+queue's back-pressure on the scan. `finish` (and `close`, on any error) waits for it first, so every emit
+happens before the scan's end is reported. On a GPU the conversions are kernels queued on the decode stream,
+which never wait, so they stay in the scan's thread.
 """
 
 from __future__ import annotations
@@ -200,8 +200,8 @@ class SourceStream:
                 self.deferred.append(clip)
                 continue
             if during_scan and self._beside:
-                held = self.buffer.hold(wanted, self.decoder.rgb)
                 self.wait_views()  # one clip converting at a time (Note [Views beside the scan])
+                held = self.buffer.hold(wanted, self.decoder.rgb)
                 if self._views_pool is None:
                     self._views_pool = ThreadPoolExecutor(1, thread_name_prefix="views")
                 self._converting = self._views_pool.submit(self._convert, clip, work, errors, held, True)
