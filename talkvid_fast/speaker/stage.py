@@ -14,8 +14,9 @@ face track fails `no_face`. The stage runs only when the profile has a `[speaker
 Note [Speaking over speech]: `speaking_fraction` counts the speaking frames over all the clip's frames, so
 a speaker who pauses (retalking face1: speech in about half of it) scores low for the pauses, which are
 not evidence that someone else speaks. The gate's question is whether the speech that is heard is the
-visible face's: `speaking_fraction_of_speech` counts the speaking frames among the frames where webrtcvad
-hears speech (the speech gate's detector, `vad_aggressiveness`), 0 when no speech is heard. Upstream's
+visible face's: `speaking_fraction_of_speech` counts the speaking frames among the frames where the voice
+activity detector hears speech (`vad`: webrtcvad or Silero, as the speech gate's, Note [Which VAD]), 0 when
+no speech is heard. Upstream's
 Light-ASD is trained on AVA-ActiveSpeaker, whose positive label is "speaking and audible", so a frame of
 silence is a correct "not speaking" either way. `fraction_of` picks which of the two the gate reads
 (`clip` by default; `open` reads `speech`); both are recorded.
@@ -41,6 +42,7 @@ from ..clips import Clip
 from ..engines import RUNTIMES, ModelEngine, open_model_engine, pick_device
 from ..head.stage import sample_indices
 from ..stages._api import FrameRequest, StageResult, StageUnavailable, Views
+from ..vad import VadParams, speech_flags
 from .features import (
     DURATIONS,
     FPS,
@@ -59,8 +61,10 @@ PRECISIONS = ("fp32", "fp16", "bf16")
 FRACTIONS = ("clip", "speech")
 DEFAULTS: dict[str, Any] = {
     "min_speaking_fraction": 0.5,  # gate: fraction of the frames (`fraction_of`) where the tracked face speaks
-    "fraction_of": "clip",  # clip: all 25 fps frames | speech: the frames where webrtcvad hears speech
-    "vad_aggressiveness": 2,  # webrtcvad mode for fraction_of = "speech" (the speech gate's default)
+    "fraction_of": "clip",  # clip: all 25 fps frames | speech: the frames where `vad` hears speech
+    "vad": "webrtcvad",  # voice activity for fraction_of = "speech": webrtcvad | silero (Note [Which VAD])
+    "vad_aggressiveness": 2,  # webrtcvad mode (the speech gate's default)
+    "vad_threshold": 0.5,  # silero: speech where its probability >= this (upstream's default)
     "weights": "pretrain_AVA_CVPR.model",  # or finetuning_TalkSet.model (Note [Which Light-ASD weights])
     "durations": list(DURATIONS),  # scoring windows, seconds (upstream's six)
     "smooth_frames": 5,  # centred moving mean of the scores before the > 0 decision
@@ -79,13 +83,11 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def heard_frames(audio: np.ndarray, frames: int, aggressiveness: int = 2) -> np.ndarray:
-    """bool (frames,): whether webrtcvad hears speech at each 25 fps frame of the clip (the 30 ms VAD frame
-    that holds the frame's centre, (k + 0.5) / 25 s; False past the audio's end)."""
-    from ..segment._audio import speech_flags
-
-    flags = speech_flags(audio, aggressiveness)
-    at = ((np.arange(frames) + 0.5) / FPS / 0.030).astype(np.int64)
+def heard_frames(audio: np.ndarray, frames: int, vad: VadParams) -> np.ndarray:
+    """bool (frames,): whether the detector hears speech at each 25 fps frame of the clip (the VAD frame that
+    holds the frame's centre, (k + 0.5) / 25 s; False past the audio's end)."""
+    flags, hop = speech_flags(audio, vad)
+    at = ((np.arange(frames) + 0.5) / FPS / hop).astype(np.int64)
     out = np.zeros(frames, bool)
     inside = at < len(flags)
     out[inside] = flags[at[inside]]
@@ -118,8 +120,7 @@ class SpeakerStage:
         self.threshold = float(p["min_speaking_fraction"])
         if p["fraction_of"] not in FRACTIONS:
             raise ValueError(f"speaker fraction_of {p['fraction_of']!r}; allowed: {', '.join(FRACTIONS)}")
-        if not 0 <= int(p["vad_aggressiveness"]) <= 3:
-            raise ValueError(f"speaker vad_aggressiveness must be 0..3, got {p['vad_aggressiveness']}")
+        self.vad = VadParams.from_section(p, "speaker")
         self.durations = tuple(int(d) for d in p["durations"])
         if not self.durations or any(d not in DURATIONS for d in self.durations):
             raise ValueError(f"speaker durations {p['durations']}; allowed: a subset of {list(DURATIONS)}")
@@ -151,6 +152,8 @@ class SpeakerStage:
 
         p = self.params
         path = locate(LIGHT_ASD, str(p["weights"]))
+        if p["fraction_of"] == "speech":
+            self.vad.require_weights()
         net = load_light_asd(path).to(self.device)
         self.engines = {
             d: open_model_engine(
@@ -260,7 +263,7 @@ class SpeakerStage:
             per_frame[int(track.frames[0]) + k] = round(float(s), 4)
         fraction = float(speaking.sum() / n) if n else 0.0
         # Note [Speaking over speech]: the same speaking frames, counted over the frames where speech is heard
-        heard = heard_frames(audio, n, int(p["vad_aggressiveness"]))
+        heard = heard_frames(audio, n, self.vad)
         spoken = np.zeros(n, bool)
         spoken[int(track.frames[0]) : int(track.frames[0]) + len(speaking)] = speaking
         of_speech = float((spoken & heard).sum() / heard.sum()) if heard.any() else 0.0

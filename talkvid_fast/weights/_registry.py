@@ -5,7 +5,7 @@ from __future__ import annotations
 from ._store import WeightSet
 
 # name -> WeightSet. Entries: dover (quality), cotracker (motion), facemesh / insightface (head),
-# transnetv2 (shots), inception_fid / i3d_fvd / i3d_videogpt / syncnet_v2 (evalnets),
+# transnetv2 (shots), silero_vad (vad), inception_fid / i3d_fvd / i3d_videogpt / syncnet_v2 (evalnets),
 # wav2vec2_base_960h (prepare).
 WEIGHT_SETS: dict[str, WeightSet] = {}
 
@@ -34,6 +34,7 @@ def _load_all() -> None:
         "talkvid_fast.head.weights",
         "talkvid_fast.speaker.weights",
         "talkvid_fast.shots.weights",
+        "talkvid_fast.vad.weights",
         "talkvid_fast.evalnets.weights",
         "talkvid_fast.prepare.weights",
     ):

@@ -148,3 +148,58 @@ def test_cli_prints_the_table_and_writes_json(tmp_path: Path, capsys: pytest.Cap
     overall = next(r for r in data["rows"] if r["filter"] == "overall")
     assert overall["confusion"] == {"tp": 1, "fp": 0, "fn": 0, "tn": 4}
     assert main(["--labels", str(tmp_path / "missing.json"), "--run", str(out)]) == 2
+
+
+def test_labels_that_contradict_keep_bound_the_row(tmp_path: Path) -> None:
+    """Clip a is labelled keep but camera-unstable: the motion row lists it as a conflict, and its ceiling (a
+    filter right on everything else that passes a) is that one false keep: TP 0, FP 1, FN 0, TN 0. No other
+    clip labelled keep is rejected by its labels, so the head rows have no conflict and a ceiling equal to a
+    perfect filter's: head.resolution judged a (large) and b (small) -> 1/0/0/1, F1 1.0."""
+    rows = _rows(tmp_path)
+    mo = rows["motion"]
+    assert mo.conflicts == ["a-scene1"]
+    assert (mo.ceiling.tp, mo.ceiling.fp, mo.ceiling.fn, mo.ceiling.tn) == (0, 1, 0, 0)
+    res = rows["head.resolution"]
+    assert res.conflicts == [] and (res.ceiling.tp, res.ceiling.fp, res.ceiling.fn, res.ceiling.tn) == (
+        1,
+        0,
+        0,
+        1,
+    )
+    assert res.ceiling_stats.f1 == 1.0
+    assert rows["overall"].conflicts == []
+    from talkvid_fast.agreement import render_markdown
+
+    text = render_markdown(list(rows.values()), "t")
+    assert "### Labels that contradict `keep`" in text and "| motion | camera_stable | 1 |" in text
+
+
+def test_ceiling_counts_every_clip_the_filter_judged(tmp_path: Path) -> None:
+    """x: keep, camera unstable, motion passes (a conflict); y: reject, unstable, motion passes (a plain false
+    keep); z: keep, stable, motion fails (a false reject). Ceiling by hand: z's positive is a TP, x the one
+    forced FP, y a TN: 1/1/0/1, F1 = 2 / (2 + 1)."""
+    labels = tmp_path / "labels.json"
+    labels.write_text(
+        json.dumps(
+            [
+                {"file": f"{n}.mp4", "labels": {"camera_stable": {"value": cs}, "keep": {"value": k}}}
+                for n, cs, k in (("x", False, True), ("y", False, False), ("z", True, True))
+            ]
+        )
+    )
+    run = write_run(
+        tmp_path / "out",
+        [
+            (
+                source(n, f"{MEDIA}/{n}.mp4"),
+                [clip(n, f"{MEDIA}/{n}.mp4", motion=stage({"stability_ratio": ok}))],
+            )
+            for n, ok in (("x", True), ("y", True), ("z", False))
+        ],
+    )
+    rows = {r.filter: r for r in evaluate(read_run(run), load_labels(labels), default_filters(["motion"])[0])}
+    mo = rows["motion"]
+    assert (mo.confusion.tp, mo.confusion.fp, mo.confusion.fn, mo.confusion.tn) == (0, 2, 1, 0)
+    assert mo.conflicts == ["x-scene1"]
+    assert (mo.ceiling.tp, mo.ceiling.fp, mo.ceiling.fn, mo.ceiling.tn) == (1, 1, 0, 1)
+    assert mo.ceiling_stats.f1 == pytest.approx(2 / 3)
