@@ -10,8 +10,9 @@ import sys
 from pathlib import Path
 
 from ..manifest import RunFolder, read_run
-from ._filters import default_filters, parse_map, stages_in
+from ._filters import default_filters, head_gates_in, parse_map, stages_in
 from ._labels import load_labels
+from ._reasons import rejections, rejections_json, render_rejections
 from ._table import evaluate, render_markdown, to_json
 
 
@@ -43,22 +44,30 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = merged_runs([Path(r) for r in args.run])
         entries = load_labels(Path(args.labels))
-        filters, unmapped = default_filters(stages_in(run.clips))
+        filters, unmapped = default_filters(stages_in(run.clips), head_gates_in(run.clips))
         extra = parse_map(args.map)
         filters = [f for f in filters if f.name not in {e.name for e in extra}] + extra
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     rows = evaluate(run, entries, filters)
+    rejected = rejections(run, entries, filters)
     title = f"Agreement with {Path(args.labels).name}: profile {run.profile_name}, {len(run.clips)} clips"
     print(render_markdown(rows, title))
+    print(render_rejections(rejected))
     for stage in unmapped:
         if stage not in {e.stage for e in extra}:
             print(
                 f"not scored: stage {stage!r} has no label criterion (add one with --map {stage}=CRITERION)"
             )
     out = Path(args.json) if args.json else Path(args.run[0]) / "agreement.json"
-    payload = {"labels": str(args.labels), "runs": args.run, "profile": run.profile_name, **to_json(rows)}
+    payload = {
+        "labels": str(args.labels),
+        "runs": args.run,
+        "profile": run.profile_name,
+        **to_json(rows),
+        "rejections": rejections_json(rejected),
+    }
     out.write_text(json.dumps(payload, indent=2))
     print(f"wrote {out}")
     return 0

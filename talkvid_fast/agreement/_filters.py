@@ -13,6 +13,8 @@ stability, and the head-detail filters):
     head.completeness_avg + completeness_min -> face_complete
     head.resolution_avg + resolution_min   -> face_large
     head.face_consistency                  -> single_face
+    head.crop_* (the face-crop quality gates) -> visual_quality (only where the run's head records have them:
+                                              `open`'s stand-in for DOVER, docs/head.md)
     any other stage (every gate)           -> the criterion its name suggests: *speak* -> speaking,
                                               *quality* -> visual_quality; else listed as unmapped
     overall (the clip passed every gate)   -> keep
@@ -77,16 +79,21 @@ _HEAD = (
     ("head.resolution", ("resolution_avg", "resolution_min"), "face_large"),
     ("head.face_consistency", ("face_consistency",), "single_face"),
 )
+CROP_GATES = ("crop_sharpness", "crop_exposure", "crop_noise", "crop_blockiness")
 KNOWN_STAGES = {"segment", "quality", "motion", "head"}
 
 
-def default_filters(stages: list[str]) -> tuple[list[Filter], list[str]]:
-    """The filters of Note [Filter map] for the stages a run recorded, and the stages left unmapped."""
+def default_filters(stages: list[str], head_gates: set[str] | None = None) -> tuple[list[Filter], list[str]]:
+    """The filters of Note [Filter map] for the stages a run recorded (and the head gates it recorded, which
+    decide whether the face-crop quality row exists), and the stages left unmapped."""
     filters = [Filter("segment.speech", "segment", ("speech",), "speaking")]
     unmapped = []
+    crop = tuple(g for g in CROP_GATES if g in (head_gates or set()))
     for stage in stages:
         if stage == "head":
             filters += [Filter(n, "head", g, c) for n, g, c in _HEAD]
+            if crop:
+                filters.append(Filter("head.crop_quality", "head", crop, "visual_quality"))
         elif stage == "quality" or "quality" in stage:
             filters.append(Filter(stage, stage, (), "visual_quality"))
         elif stage == "motion":
@@ -110,6 +117,16 @@ def parse_map(items: list[str]) -> list[Filter]:
         name = key.strip()
         out.append(Filter(name, stage, tuple(g for g in gates.split("+") if g), criterion.strip()))
     return out
+
+
+def head_gates_in(clips: list[dict[str, Any]]) -> set[str]:
+    """Every gate name the run's head records carry."""
+    gates: set[str] = set()
+    for c in clips:
+        result = c.get("stages", {}).get("head")
+        if isinstance(result, dict):
+            gates.update(result.get("gates") or {})
+    return gates
 
 
 def stages_in(clips: list[dict[str, Any]]) -> list[str]:

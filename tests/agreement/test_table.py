@@ -203,3 +203,61 @@ def test_ceiling_counts_every_clip_the_filter_judged(tmp_path: Path) -> None:
     assert mo.conflicts == ["x-scene1"]
     assert (mo.ceiling.tp, mo.ceiling.fp, mo.ceiling.fn, mo.ceiling.tn) == (1, 1, 0, 1)
     assert mo.ceiling_stats.f1 == pytest.approx(2 / 3)
+
+
+def test_rejections_name_the_criteria_on_both_sides(tmp_path: Path) -> None:
+    """The clips labelled keep: false that the run judged: b (head found no face: every head criterion fails;
+    its labels fail face_large -> a match), c (its head stage errored: no filter rejected it, yet it did not
+    pass -> no match) and f (speech gate; labelled not speaking -> a match). d (5 s rule) and e (no clip) are
+    not listed."""
+    from talkvid_fast.agreement._reasons import rejections, render_rejections
+
+    run = read_run(_run(tmp_path))
+    filters, _ = default_filters(stages_in(run.clips))
+    got = {r.unit: r for r in rejections(run, load_labels(_labels(tmp_path)), filters)}
+    assert sorted(got) == ["b-scene1", "c-scene1", "f-scene1"]
+    head_criteria = ("stable_head", "still_rotation", "frontal", "face_complete", "face_large", "single_face")
+    assert got["b-scene1"].rejected_on == head_criteria and got["b-scene1"].labelled_false == ("face_large",)
+    assert got["b-scene1"].matches
+    assert got["c-scene1"].rejected_on == () and not got["c-scene1"].kept and not got["c-scene1"].matches
+    assert got["f-scene1"].rejected_on == ("speaking",) and got["f-scene1"].matches
+    assert "3 judged clips are labelled `keep: false`: 2 rejected on a criterion" in render_rejections(
+        list(got.values())
+    )
+
+
+def test_face_crop_quality_row_exists_only_where_the_run_has_its_gates(tmp_path: Path) -> None:
+    """A run whose head records carry crop_* gates gets a head.crop_quality row scored against visual_quality
+    (blurry q: crop_sharpness fails, labelled poor -> TN; sharp s: passes, labelled good -> TP; n: no face ->
+    rejected on it, labelled poor -> TN); the fixture's run (no crop gates, as `paper`) gets none."""
+    from talkvid_fast.agreement import head_gates_in
+
+    from .records import HEAD_GATES
+
+    labels = tmp_path / "labels.json"
+    labels.write_text(
+        json.dumps(
+            [
+                {"file": f"{n}.mp4", "labels": {"visual_quality": {"value": v}}}
+                for n, v in (("q", "poor"), ("s", "good"), ("n", "poor"))
+            ]
+        )
+    )
+    crop = {"crop_sharpness": True, "crop_exposure": True}
+    results = {
+        "q": stage({**dict.fromkeys(HEAD_GATES, True), **crop, "crop_sharpness": False}),
+        "s": stage({**dict.fromkeys(HEAD_GATES, True), **crop}),
+        "n": stage({"face_consistency": False}, failed="no_face"),
+    }
+    out = write_run(
+        tmp_path / "out",
+        [(source(n, f"{MEDIA}/{n}.mp4"), [clip(n, f"{MEDIA}/{n}.mp4", head=r)]) for n, r in results.items()],
+    )
+    run = read_run(out)
+    filters, _ = default_filters(stages_in(run.clips), head_gates_in(run.clips))
+    row = {r.filter: r for r in evaluate(run, load_labels(labels), filters)}["head.crop_quality"]
+    assert row.criterion == "visual_quality"
+    assert (row.confusion.tp, row.confusion.fp, row.confusion.fn, row.confusion.tn) == (1, 0, 0, 2)
+    plain = read_run(_run(tmp_path / "plain"))
+    names = [f.name for f in default_filters(stages_in(plain.clips), head_gates_in(plain.clips))[0]]
+    assert "head.crop_quality" not in names and "head.resolution" in names
