@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._filters import Filter, Verdict, default_filters, head_gates_in, parse_map, stages_in
+from ._filters import Filter, Verdict, default_filters, parse_map, recorded_gates, stages_in
 from ._labels import GRADES, LabelEntry, LabelIndex, decided, load_labels
 from ._stats import Agreement, Confusion, agreement, cohen_kappa, mean_defined
 from ._table import Miss, Row, evaluate, render_markdown, to_json
@@ -22,10 +22,10 @@ __all__ = [
     "decided",
     "default_filters",
     "evaluate",
-    "head_gates_in",
     "load_labels",
     "mean_defined",
     "parse_map",
+    "recorded_gates",
     "render_markdown",
     "stages_in",
     "to_json",

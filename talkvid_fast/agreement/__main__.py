@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from ..manifest import RunFolder, read_run
-from ._filters import default_filters, head_gates_in, parse_map, stages_in
+from ._filters import default_filters, parse_map, recorded_gates, stages_in
 from ._labels import load_labels
 from ._reasons import rejections, rejections_json, render_rejections
 from ._table import evaluate, render_markdown, to_json
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = merged_runs([Path(r) for r in args.run])
         entries = load_labels(Path(args.labels))
-        filters, unmapped = default_filters(stages_in(run.clips), head_gates_in(run.clips))
+        filters, unmapped = default_filters(stages_in(run.clips), recorded_gates(run.clips))
         extra = parse_map(args.map)
         filters = [f for f in filters if f.name not in {e.name for e in extra}] + extra
     except (OSError, ValueError) as exc:

@@ -6,7 +6,8 @@ stability, and the head-detail filters):
 
     segment.speech                         -> speaking        (VAD / subtitle gate of stage 1)
     quality (every gate)                   -> visual_quality  (good = keep, poor = reject, fair = neither)
-    motion (every gate)                    -> camera_stable
+    motion (every gate but `motion`)       -> camera_stable (the `motion` gate finds frozen video: nothing
+                                              moves, a criterion no label names; it stays in `overall`)
     head.movement_avg + movement_min       -> stable_head
     head.rotation_avg + rotation_min       -> still_rotation
     head.orientation_avg + orientation_min -> frontal
@@ -83,12 +84,20 @@ CROP_GATES = ("crop_sharpness", "crop_exposure", "crop_noise", "crop_blockiness"
 KNOWN_STAGES = {"segment", "quality", "motion", "head"}
 
 
-def default_filters(stages: list[str], head_gates: set[str] | None = None) -> tuple[list[Filter], list[str]]:
-    """The filters of Note [Filter map] for the stages a run recorded (and the head gates it recorded, which
-    decide whether the face-crop quality row exists), and the stages left unmapped."""
+FROZEN_GATE = "motion"  #: the motion stage's frozen-video gate (not a camera criterion)
+
+
+def default_filters(
+    stages: list[str], recorded: dict[str, set[str]] | None = None
+) -> tuple[list[Filter], list[str]]:
+    """The filters of Note [Filter map] for the stages a run recorded (`recorded`: the gate names each stage's
+    records carry, `recorded_gates`: they decide the face-crop row and the motion row's gates), and the stages
+    left unmapped."""
+    recorded = recorded or {}
     filters = [Filter("segment.speech", "segment", ("speech",), "speaking")]
     unmapped = []
-    crop = tuple(g for g in CROP_GATES if g in (head_gates or set()))
+    crop = tuple(g for g in CROP_GATES if g in recorded.get("head", set()))
+    camera = tuple(sorted(recorded.get("motion", set()) - {FROZEN_GATE}))
     for stage in stages:
         if stage == "head":
             filters += [Filter(n, "head", g, c) for n, g, c in _HEAD]
@@ -97,7 +106,11 @@ def default_filters(stages: list[str], head_gates: set[str] | None = None) -> tu
         elif stage == "quality" or "quality" in stage:
             filters.append(Filter(stage, stage, (), "visual_quality"))
         elif stage == "motion":
-            filters.append(Filter(stage, stage, (), "camera_stable"))
+            filters.append(
+                Filter(
+                    stage, stage, camera if FROZEN_GATE in recorded.get(stage, set()) else (), "camera_stable"
+                )
+            )
         elif "speak" in stage:
             filters.append(Filter(stage, stage, (), "speaking"))
         elif stage not in KNOWN_STAGES and stage != "export":
@@ -119,13 +132,13 @@ def parse_map(items: list[str]) -> list[Filter]:
     return out
 
 
-def head_gates_in(clips: list[dict[str, Any]]) -> set[str]:
-    """Every gate name the run's head records carry."""
-    gates: set[str] = set()
+def recorded_gates(clips: list[dict[str, Any]]) -> dict[str, set[str]]:
+    """Every gate name the run's records carry, per stage."""
+    gates: dict[str, set[str]] = {}
     for c in clips:
-        result = c.get("stages", {}).get("head")
-        if isinstance(result, dict):
-            gates.update(result.get("gates") or {})
+        for stage, result in c.get("stages", {}).items():
+            if isinstance(result, dict):
+                gates.setdefault(stage, set()).update(result.get("gates") or {})
     return gates
 
 

@@ -21,8 +21,8 @@ from ..agreement import (
     Filter,
     default_filters,
     evaluate,
-    head_gates_in,
     parse_map,
+    recorded_gates,
     render_markdown,
     stages_in,
     to_json,
@@ -37,7 +37,7 @@ from ._stats import consensus, iaa, load_annotators, render_iaa
 
 def _filters(run_folders: list[str], maps: list[str]) -> tuple[RunFolder, list[Filter]]:
     run = merged_runs([Path(r) for r in run_folders])
-    filters, _ = default_filters(stages_in(run.clips), head_gates_in(run.clips))
+    filters, _ = default_filters(stages_in(run.clips), recorded_gates(run.clips))
     extra = parse_map(maps)
     return run, [f for f in filters if f.name not in {e.name for e in extra}] + extra
 

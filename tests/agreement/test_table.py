@@ -230,7 +230,7 @@ def test_face_crop_quality_row_exists_only_where_the_run_has_its_gates(tmp_path:
     """A run whose head records carry crop_* gates gets a head.crop_quality row scored against visual_quality
     (blurry q: crop_sharpness fails, labelled poor -> TN; sharp s: passes, labelled good -> TP; n: no face ->
     rejected on it, labelled poor -> TN); the fixture's run (no crop gates, as `paper`) gets none."""
-    from talkvid_fast.agreement import head_gates_in
+    from talkvid_fast.agreement import recorded_gates
 
     from .records import HEAD_GATES
 
@@ -254,10 +254,44 @@ def test_face_crop_quality_row_exists_only_where_the_run_has_its_gates(tmp_path:
         [(source(n, f"{MEDIA}/{n}.mp4"), [clip(n, f"{MEDIA}/{n}.mp4", head=r)]) for n, r in results.items()],
     )
     run = read_run(out)
-    filters, _ = default_filters(stages_in(run.clips), head_gates_in(run.clips))
+    filters, _ = default_filters(stages_in(run.clips), recorded_gates(run.clips))
     row = {r.filter: r for r in evaluate(run, load_labels(labels), filters)}["head.crop_quality"]
     assert row.criterion == "visual_quality"
     assert (row.confusion.tp, row.confusion.fp, row.confusion.fn, row.confusion.tn) == (1, 0, 0, 2)
     plain = read_run(_run(tmp_path / "plain"))
-    names = [f.name for f in default_filters(stages_in(plain.clips), head_gates_in(plain.clips))[0]]
+    names = [f.name for f in default_filters(stages_in(plain.clips), recorded_gates(plain.clips))[0]]
     assert "head.crop_quality" not in names and "head.resolution" in names
+
+
+def test_frozen_video_is_not_a_camera_verdict(tmp_path: Path) -> None:
+    """A still slide: the camera is steady (stability_ratio and camera_speed pass) but nothing moves, so the
+    frozen-video gate `motion` fails it. Labelled camera-stable and not kept: the motion row counts a TP
+    (its camera gates passed), `overall` a TN. A clip failing stability_ratio stays a reject on the row."""
+    from talkvid_fast.agreement import recorded_gates
+
+    labels = tmp_path / "labels.json"
+    labels.write_text(
+        json.dumps(
+            [
+                {"file": f"{n}.mp4", "labels": {"camera_stable": {"value": cs}, "keep": {"value": False}}}
+                for n, cs in (("still", True), ("shaky", False))
+            ]
+        )
+    )
+    results = {
+        "still": stage({"stability_ratio": True, "camera_speed": True, "motion": False}),
+        "shaky": stage({"stability_ratio": False, "camera_speed": True, "motion": True}),
+    }
+    out = write_run(
+        tmp_path / "out",
+        [
+            (source(n, f"{MEDIA}/{n}.mp4"), [clip(n, f"{MEDIA}/{n}.mp4", motion=r)])
+            for n, r in results.items()
+        ],
+    )
+    run = read_run(out)
+    filters, _ = default_filters(stages_in(run.clips), recorded_gates(run.clips))
+    rows = {r.filter: r for r in evaluate(run, load_labels(labels), filters)}
+    mo, keep = rows["motion"], rows["overall"]
+    assert (mo.confusion.tp, mo.confusion.fp, mo.confusion.fn, mo.confusion.tn) == (1, 0, 0, 1)
+    assert (keep.confusion.tp, keep.confusion.tn) == (0, 2)
