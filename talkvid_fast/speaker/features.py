@@ -104,8 +104,11 @@ def smooth_boxes(boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return (medfilt(s, MEDFILT), medfilt(x, MEDFILT), medfilt(y, MEDFILT))
 
 
-def crop_face(frame: np.ndarray, s: float, x: float, y: float, crop_scale: float = CROP_SCALE) -> np.ndarray:
-    """(H, W, 3) uint8 RGB -> (112, 112) uint8 grey: upstream's crop, resize to 224, grey, central half."""
+def face_region(
+    frame: np.ndarray, s: float, x: float, y: float, crop_scale: float = CROP_SCALE
+) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (224, 224, 3) uint8 RGB: syncnet_python's `crop_video` crop (pad by the scaled
+    half-size with grey 110, cut around the box centre, resize), which Light-ASD and SyncNet both read."""
     bsi = int(s * (1 + 2 * crop_scale))
     padded = np.pad(frame, ((bsi, bsi), (bsi, bsi), (0, 0)), "constant", constant_values=PAD_VALUE)
     my, mx = y + bsi, x + bsi
@@ -113,7 +116,12 @@ def crop_face(frame: np.ndarray, s: float, x: float, y: float, crop_scale: float
         int(my - s) : int(my + s * (1 + 2 * crop_scale)),
         int(mx - s * (1 + crop_scale)) : int(mx + s * (1 + crop_scale)),
     ]
-    grey = cv2.cvtColor(cv2.resize(face, (2 * CROP, 2 * CROP)), cv2.COLOR_RGB2GRAY)
+    return np.ascontiguousarray(cv2.resize(face, (2 * CROP, 2 * CROP)))
+
+
+def crop_face(frame: np.ndarray, s: float, x: float, y: float, crop_scale: float = CROP_SCALE) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (112, 112) uint8 grey: upstream's crop, resize to 224, grey, central half."""
+    grey = cv2.cvtColor(face_region(frame, s, x, y, crop_scale), cv2.COLOR_RGB2GRAY)
     lo = CROP // 2
     return np.ascontiguousarray(grey[lo : lo + CROP, lo : lo + CROP])
 
@@ -122,6 +130,14 @@ def track_crops(frames: np.ndarray, track: FaceTrack, crop_scale: float = CROP_S
     """(N, 112, 112) uint8 grey crops of the track's frames; `frames` indexed by 25 fps frame number."""
     s, x, y = smooth_boxes(track.boxes)
     return np.stack([crop_face(frames[f], s[i], x[i], y[i], crop_scale) for i, f in enumerate(track.frames)])
+
+
+def track_faces(frames: np.ndarray, track: FaceTrack, crop_scale: float = CROP_SCALE) -> np.ndarray:
+    """(N, 224, 224, 3) uint8 RGB face regions of the track's frames (SyncNet's input)."""
+    s, x, y = smooth_boxes(track.boxes)
+    return np.stack(
+        [face_region(frames[f], s[i], x[i], y[i], crop_scale) for i, f in enumerate(track.frames)]
+    )
 
 
 def mfcc(audio: np.ndarray) -> np.ndarray:

@@ -54,9 +54,11 @@ from .features import (
     smooth_scores,
     track_crops,
 )
+from .sync_gate import SYNC_MODES, sync_check, sync_passes
 
 VIEW = "speaker"
 GATE = "speaking_fraction"
+SYNC_GATE = "sync"
 PRECISIONS = ("fp32", "fp16", "bf16")
 FRACTIONS = ("clip", "speech")
 DEFAULTS: dict[str, Any] = {
@@ -65,6 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "vad": "webrtcvad",  # voice activity for fraction_of = "speech": webrtcvad | silero (Note [Which VAD])
     "vad_aggressiveness": 2,  # webrtcvad mode (the speech gate's default)
     "vad_threshold": 0.5,  # silero: speech where its probability >= this (upstream's default)
+    "sync": "off",  # off | syncnet: also check lip sync with SyncNet v2 (Note [Sync gate]; weights syncnet_v2)
+    "min_sync_confidence": 3.0,  # sync gate: SyncNet confidence >= this (LatentSync's data pipeline) ...
+    "max_sync_offset": 6,  # ... and |AV offset| <= this many 25 fps frames (LatentSync's)
     "weights": "pretrain_AVA_CVPR.model",  # or finetuning_TalkSet.model (Note [Which Light-ASD weights])
     "durations": list(DURATIONS),  # scoring windows, seconds (upstream's six)
     "smooth_frames": 5,  # centred moving mean of the scores before the > 0 decision
@@ -121,6 +126,8 @@ class SpeakerStage:
         if p["fraction_of"] not in FRACTIONS:
             raise ValueError(f"speaker fraction_of {p['fraction_of']!r}; allowed: {', '.join(FRACTIONS)}")
         self.vad = VadParams.from_section(p, "speaker")
+        if p["sync"] not in SYNC_MODES:
+            raise ValueError(f"speaker sync {p['sync']!r}; allowed: {', '.join(SYNC_MODES)}")
         self.durations = tuple(int(d) for d in p["durations"])
         if not self.durations or any(d not in DURATIONS for d in self.durations):
             raise ValueError(f"speaker durations {p['durations']}; allowed: a subset of {list(DURATIONS)}")
@@ -134,6 +141,7 @@ class SpeakerStage:
         if self.device.type == "cpu" and p["precision"] != "fp32":
             raise ValueError("speaker precision fp16/bf16 needs CUDA; use precision = 'fp32' on the CPU")
         self.faces: Any = None
+        self.syncnet: Any = None
         self.engines: dict[int, ModelEngine] = {}
         self.model = ""
 
@@ -154,6 +162,10 @@ class SpeakerStage:
         path = locate(LIGHT_ASD, str(p["weights"]))
         if p["fraction_of"] == "speech":
             self.vad.require_weights()
+        if p["sync"] == "syncnet":
+            from ..evalnets.syncnet import load_syncnet
+
+            self.syncnet = load_syncnet(str(self.device), str(p["runtime"]))
         net = load_light_asd(path).to(self.device)
         self.engines = {
             d: open_model_engine(
@@ -276,15 +288,27 @@ class SpeakerStage:
             track_detections=track.detections,
             speaking_scores=per_frame,
         )
-        return self._result(scores, None, of_speech if p["fraction_of"] == "speech" else fraction)
+        gates: dict[str, bool] = {}
+        if self.syncnet is not None:  # Note [Sync gate]
+            scores.update(sync_check(self.syncnet, frames, track, audio[a0:a1], float(p["crop_scale"])))
+            gates[SYNC_GATE] = sync_passes(scores, float(p["min_sync_confidence"]), int(p["max_sync_offset"]))
+        return self._result(scores, None, of_speech if p["fraction_of"] == "speech" else fraction, gates)
 
-    def _result(self, scores: dict[str, Any], reason: str | None, fraction: float = 0.0) -> StageResult:
-        ok = reason is None and fraction >= self.threshold
+    def _result(
+        self,
+        scores: dict[str, Any],
+        reason: str | None,
+        fraction: float = 0.0,
+        more: dict[str, bool] | None = None,
+    ) -> StageResult:
+        gates = {GATE: reason is None and fraction >= self.threshold, **(more or {})}
+        ok = reason is None and all(gates.values())
+        failed = next((g for g, v in gates.items() if not v), None)
         return StageResult(
             scores=scores,
-            gates={GATE: ok},
+            gates=gates,
             passed=ok,
-            failed_gate=reason if reason is not None else (None if ok else GATE),
+            failed_gate=reason if reason is not None else failed,
             backend=self.backend,
             model=self.model,
         )

@@ -174,3 +174,62 @@ def test_a_speaker_who_pauses_passes_when_counted_over_the_speech(
     (res,) = _run(stage, [(clip, frames)])
     assert res.error is None and res.passed, res.scores
     assert res.scores["speaking_fraction"] < 0.5 <= res.scores["speaking_fraction_of_speech"]
+
+
+def test_sync_gate_records_syncnet_scores_and_gates_on_them(
+    testmedia: Path, speaker_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`sync = "syncnet"` (Note [Sync gate]) with SyncNet v2 at random weights (the real ones cannot be fetched
+    here; the network's parity with upstream is tests/evalnets'): the stage scores the track's face regions
+    against the audio of the track's span exactly as the evaluation protocol does on the same inputs, and
+    its `sync` gate follows the thresholds: passing at confidence >= -1e9, failing (first gate `sync`, the
+    speaking gate still passing) at confidence >= 1e9."""
+    from talkvid_fast.evalnets import syncnet as sn
+    from talkvid_fast.evaluate.sync import sync_scores, sync_windows
+    from talkvid_fast.speaker.features import face_tracks, track_faces
+
+    torch.manual_seed(0)
+    embedder = sn.SyncNetEmbedder(sn.SyncNet().eval(), "cpu", runtime="torch")
+    monkeypatch.setattr(sn, "load_syncnet", lambda device="cpu", runtime="auto": embedder)
+    clip, frames = real_clip(testmedia / AOC, 2.0)
+    verdicts = []
+    for conf in (-1e9, 1e9):
+        stage = SpeakerStage({"sync": "syncnet", "min_sync_confidence": conf, "max_sync_offset": 15})
+        stage.setup()
+        (r,) = _run(stage, [(clip, frames)])
+        assert r.error is None, r.error
+        verdicts.append(r)
+    ok, bad = verdicts
+    assert ok.passed and ok.gates == {"speaking_fraction": True, "sync": True}
+    assert not bad.passed and bad.failed_gate == "sync" and bad.gates["speaking_fraction"]
+    # the same measure by hand: the view the stage got, the track it found, the protocol's functions
+    (req,) = stage.requests(clip)
+    view = np.ascontiguousarray(frames[req.indices])
+    faces = stage.faces.analyze([torch.from_numpy(view[::5])])[0]
+    boxes = [np.zeros((0, 4))] * len(view)
+    for g, f in zip(range(0, len(view), 5), faces, strict=True):
+        boxes[g] = f.box
+    (track,) = face_tracks(boxes, 0.5, 10, 2, hold=4)
+    regions = track_faces(view, track)
+    audio = load_audio_16k(str(testmedia / AOC), clip.start, clip.end)
+    a0, a1 = int(track.frames[0]) * 640, (int(track.frames[-1]) + 1) * 640
+    v, a = embedder.video_embeddings(torch.from_numpy(regions)), embedder.audio_embeddings(audio[a0:a1])
+    n = min(sync_windows(len(regions), a1 - a0), len(v), len(a))
+    want = sync_scores(v, a, n)
+    assert ok.scores["sync_windows"] == n > 30
+    assert ok.scores["sync_confidence"] == pytest.approx(want.sync_c, abs=1e-5)
+    assert ok.scores["sync_offset"] == want.offset and abs(want.offset) <= 15
+    with pytest.raises(ValueError, match="allowed: off, syncnet"):
+        SpeakerStage({"sync": "wav2lip"})
+
+
+def test_sync_rule_is_latentsyncs() -> None:
+    """LatentSync's `sync_av.py` keeps a clip iff `conf >= sync_conf_threshold (3) and abs(av_offset) <= 6`."""
+    from talkvid_fast.speaker.sync_gate import sync_passes
+
+    def keeps(conf: float | None, offset: int | None) -> bool:
+        return sync_passes({"sync_confidence": conf, "sync_offset": offset}, 3.0, 6)
+
+    assert keeps(3.0, 0) and keeps(5.2, -6) and keeps(8.0, 6)
+    assert not keeps(2.99, 0) and not keeps(5.0, 7) and not keeps(5.0, -7) and not keeps(None, None)
+    assert (DEFAULTS["min_sync_confidence"], DEFAULTS["max_sync_offset"], DEFAULTS["sync"]) == (3.0, 6, "off")

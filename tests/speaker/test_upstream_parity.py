@@ -31,6 +31,7 @@ from talkvid_fast.speaker.features import (
     mfcc,
     multi_duration_scores,
     track_crops,
+    track_faces,
 )
 from talkvid_fast.speaker.model import load_light_asd
 from tests.speaker.conftest import DEFAULT, TALKSET, UPSTREAM, real_clip
@@ -134,7 +135,8 @@ def _upstream_crops(col: Any, frames: np.ndarray, track: dict[str, Any], audio: 
 
 
 def test_tracks_and_crops_match_columbia_test(upstream: Any, track_data: dict[str, Any]) -> None:
-    """Our track (link, interpolate) and crops (median filter, padded crop, 224, grey, centre) = upstream's."""
+    """Our track (link, interpolate), face regions (median filter, padded crop, 224) and crops (grey, centre)
+    = upstream's."""
     col, frames, boxes = upstream, track_data["frames"], track_data["boxes"]
     dets = [
         [{"frame": f, "bbox": list(b[0]), "conf": 1.0} for b in [boxes[f]] if len(b)]
@@ -150,6 +152,8 @@ def test_tracks_and_crops_match_columbia_test(upstream: Any, track_data: dict[st
     got = track_crops(frames, ours)
     assert got.shape == grey.shape == (TRACK_FRAMES, 112, 112)
     np.testing.assert_array_equal(got, grey)
+    # the 224x224 face regions the sync gate gives SyncNet: crop_video's frames, RGB
+    np.testing.assert_array_equal(track_faces(frames, ours), up[..., ::-1])
 
 
 def test_scores_match_columbia_evaluate_network(
