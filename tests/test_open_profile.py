@@ -34,3 +34,19 @@ def test_open_uses_only_permissive_models() -> None:
         quality.setup()
     # the annotation guideline's 10 % face area: resolution = 30 * 100 * area
     assert p.section("head")["thresholds"]["resolution_avg"] == 30 * 10
+
+
+def test_open_speech_and_cuts_use_permissive_weights() -> None:
+    """Stage 1 of `open`: TransNetV2 (MIT) and Silero VAD (MIT), both weight sets declared with an MIT licence;
+    the speaker gate hears speech with the same detector; no SyncNet unless a user turns it on."""
+    from talkvid_fast.segment import SegmentParams
+    from talkvid_fast.speaker.stage import SpeakerStage
+    from talkvid_fast.weights import get
+
+    p = load_profile("open")
+    seg = SegmentParams.from_profile(p.section("segment"))
+    assert seg.detector == "transnetv2" and seg.vad.method == "silero"
+    speaker = SpeakerStage(p.section("speaker"))
+    assert speaker.vad == seg.vad and speaker.params["sync"] == "off"
+    for name in ("transnetv2", "silero_vad", "light_asd", "facemesh"):
+        assert get(name).license.startswith(("MIT", "Apache-2.0")), name
