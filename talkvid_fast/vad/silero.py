@@ -25,6 +25,7 @@ SAMPLE_RATE = 16_000
 CHUNK = 512  #: new samples per step (32 ms)
 CONTEXT = 64  #: samples of the previous chunk each step also sees
 HOP_S = CHUNK / SAMPLE_RATE  #: seconds per probability
+ENCODE_BLOCK = 4096  #: chunks (131 s) encoded per convolution call
 
 
 class SileroVAD(nn.Module):
@@ -55,8 +56,9 @@ class SileroVAD(nn.Module):
         b, t = audio.shape
         n = -(-t // CHUNK)
         x = F.pad(audio, (CONTEXT, n * CHUNK - t))
-        windows = x.unfold(1, CONTEXT + CHUNK, CHUNK)  # (B, n, 576): chunk k with its context
-        feats = self.encode(windows.reshape(b * n, -1)).reshape(b, n, -1)
+        windows = x.unfold(1, CONTEXT + CHUNK, CHUNK).reshape(b * n, -1)  # chunk k with its context
+        # a block of chunks at a time: an hour of audio would otherwise hold ~1 GB of STFT activations
+        feats = torch.cat([self.encode(w) for w in windows.split(ENCODE_BLOCK)]).reshape(b, n, -1)
         h = feats.new_zeros(b, 128)
         c = feats.new_zeros(b, 128)
         steps = []

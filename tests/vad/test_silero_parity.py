@@ -79,3 +79,15 @@ def test_another_onnx_file_is_refused(tmp_path: Path) -> None:
     onnx.save(helper.make_model(graph), str(path))
     with pytest.raises(ValueError, match="not Silero VAD v6's ONNX model"):
         load_silero(path)
+
+
+def test_blockwise_encoding_matches_upstream(
+    silero_onnx: Path, testmedia: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Long audio is encoded a block of chunks at a time (bounded memory): with blocks of 100 chunks, d6's
+    1051 chunks still match upstream's chunk-by-chunk run."""
+    import talkvid_fast.vad.silero as silero
+
+    monkeypatch.setattr(silero, "ENCODE_BLOCK", 100)
+    audio = load_audio_16k(str(testmedia / "positives/liveportrait__d6.mp4"))
+    np.testing.assert_allclose(ours(silero_onnx, audio), upstream_probs(audio), atol=1e-5, rtol=0)
