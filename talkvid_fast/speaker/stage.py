@@ -178,7 +178,9 @@ class SpeakerStage:
             )
             for d in self.durations
         }
-        self.model = f"{path.name}@{sha256_of(path)[:12]}"
+        self.model = f"{path.name}@{sha256_of(path)[:12]}" + (
+            "+syncnet_v2" if self.syncnet is not None else ""
+        )
         self.faces = FaceMeshBackend(
             self.device,
             detector=str(p["detector"]),

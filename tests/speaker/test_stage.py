@@ -201,6 +201,7 @@ def test_sync_gate_records_syncnet_scores_and_gates_on_them(
         verdicts.append(r)
     ok, bad = verdicts
     assert ok.passed and ok.gates == {"speaking_fraction": True, "sync": True}
+    assert ok.model.endswith("+syncnet_v2")
     assert not bad.passed and bad.failed_gate == "sync" and bad.gates["speaking_fraction"]
     # the same measure by hand: the view the stage got, the track it found, the protocol's functions
     (req,) = stage.requests(clip)
