@@ -13,7 +13,7 @@ from ..manifest import RunFolder, read_run
 from ._filters import default_filters, parse_map, recorded_gates, stages_in
 from ._labels import load_labels
 from ._reasons import rejections, rejections_json, render_rejections
-from ._table import evaluate, render_markdown, to_json
+from ._table import UNITS, evaluate, render_markdown, to_json
 
 
 def merged_runs(folders: list[Path]) -> RunFolder:
@@ -40,6 +40,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="STAGE[.GATE[+GATE]]=CRITERION",
         help="score a stage (or some of its gates) against a label criterion; repeatable",
     )
+    p.add_argument(
+        "--unit",
+        choices=UNITS,
+        default="clip",
+        help="score each clip (default), or each source file once (labels made per file; Note [File units])",
+    )
     args = p.parse_args(argv)
     try:
         run = merged_runs([Path(r) for r in args.run])
@@ -50,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    rows = evaluate(run, entries, filters)
+    rows = evaluate(run, entries, filters, args.unit)
     rejected = rejections(run, entries, filters)
     title = f"Agreement with {Path(args.labels).name}: profile {run.profile_name}, {len(run.clips)} clips"
+    if args.unit == "file":
+        title += f", scored per source file ({len(run.sources)})"
     print(render_markdown(rows, title))
     print(render_rejections(rejected))
     for stage in unmapped:
@@ -65,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         "labels": str(args.labels),
         "runs": args.run,
         "profile": run.profile_name,
+        "unit": args.unit,
         **to_json(rows),
         "rejections": rejections_json(rejected),
     }

@@ -74,7 +74,21 @@ def _units(run: RunFolder, f: Filter) -> list[Unit]:
     return units
 
 
-def evaluate(run: RunFolder, entries: list[LabelEntry], filters: list[Filter]) -> list[Row]:
+UNITS = ("clip", "file")
+
+# Note [File units]: labels made per file (testmedia/labels.json) give every clip of a multi-shot file the
+# file's labels, so a file cut into four clips counts four times. `unit = "file"` scores each source once
+# against its file's label. A criterion label describes the whole file ("any noticeable turn" fails it), so a
+# filter passes a file when it passes every clip of it it judged; `keep` asks whether the file yields
+# training data, so `overall` keeps a file when it keeps any clip of it. Single-clip files count the same
+# either way. Labels made per clip (the review page's) want `clip`.
+
+
+def evaluate(
+    run: RunFolder, entries: list[LabelEntry], filters: list[Filter], unit: str = "clip"
+) -> list[Row]:
+    if unit not in UNITS:
+        raise ValueError(f"unit {unit!r}; allowed: {', '.join(UNITS)}")
     index = LabelIndex(entries)
     rows = []
     for f in filters:
@@ -84,7 +98,8 @@ def evaluate(run: RunFolder, entries: list[LabelEntry], filters: list[Filter]) -
             with_clips = {c["source_id"] for c in run.clips}
             judged = {c["source_id"] for c in run.clips if c.get("first_failed_gate") != "duration"}
             row.too_short = len(with_clips - judged)
-        for unit, path, clip, source in _units(run, f):
+        verdicts: dict[str, tuple[bool, str, LabelEntry | None]] = {}  # unit -> kept, reason, label entry
+        for name, path, clip, source in _units(run, f):
             if clip is None:
                 errors = source.get("errors") or []
                 keep, reason = False, (errors[0]["reason"] if errors else "no clip")
@@ -96,7 +111,19 @@ def evaluate(run: RunFolder, entries: list[LabelEntry], filters: list[Filter]) -
                 if v.keep is None:
                     continue
                 keep, reason = v.keep, v.reason
-                entry = index.for_clip(clip)
+                if unit == "file":
+                    name = str(clip["source_id"])
+                    entry = index.for_source(path, name)
+                else:
+                    entry = index.for_clip(clip)
+            if name in verdicts:  # Note [File units]: `keep` by any clip, a criterion by every clip
+                was, why = verdicts[name][:2]
+                if f.stage == "overall":
+                    keep, reason = was or keep, "" if (was or keep) else why
+                else:
+                    keep, reason = was and keep, why or reason
+            verdicts[name] = (keep, reason, entry)
+        for name, (keep, reason, entry) in verdicts.items():
             if entry is None:
                 row.unlabelled += 1
                 continue
@@ -106,9 +133,9 @@ def evaluate(run: RunFolder, entries: list[LabelEntry], filters: list[Filter]) -
                 continue
             pairs.append((keep, truth))
             if f.criterion != "keep" and truth is False and entry.value("keep") is True:
-                row.conflicts.append(unit)
+                row.conflicts.append(name)
             if keep != truth:
-                row.misses.append(Miss(unit, entry.file, keep, reason, entry.reason(f.criterion)))
+                row.misses.append(Miss(name, entry.file, keep, reason, entry.reason(f.criterion)))
         row.confusion = Confusion.of(pairs)
         row.stats = agreement(row.confusion)
         c, k = row.confusion, len(row.conflicts)

@@ -295,3 +295,36 @@ def test_frozen_video_is_not_a_camera_verdict(tmp_path: Path) -> None:
     mo, keep = rows["motion"], rows["overall"]
     assert (mo.confusion.tp, mo.confusion.fp, mo.confusion.fn, mo.confusion.tn) == (1, 0, 0, 1)
     assert (keep.confusion.tp, keep.confusion.tn) == (0, 2)
+
+
+def test_file_units_score_each_source_once(tmp_path: Path) -> None:
+    """Source m, labelled camera-stable and keep, cut into three clips whose motion verdicts are pass, fail,
+    pass. Per clip: motion 2 TP + 1 FN, keep 2 TP + 1 FN. Per file (Note [File units]): motion judges the file
+    by every clip -> one FN; keep by any clip -> one TP. An unknown unit is refused with the allowed ones."""
+    labels = tmp_path / "labels.json"
+    labels.write_text(
+        json.dumps([{"file": "m.mp4", "labels": {"camera_stable": {"value": True}, "keep": {"value": True}}}])
+    )
+    out = write_run(
+        tmp_path / "out",
+        [
+            (
+                source("m", f"{MEDIA}/m.mp4"),
+                [
+                    clip("m", f"{MEDIA}/m.mp4", n=k, motion=stage({"stability_ratio": ok}))
+                    for k, ok in ((1, True), (2, False), (3, True))
+                ],
+            )
+        ],
+    )
+    run, entries = read_run(out), load_labels(labels)
+    filters = default_filters(["motion"])[0]
+
+    def counts(unit: str) -> dict[str, tuple[int, int, int, int]]:
+        rows = evaluate(run, entries, filters, unit)
+        return {r.filter: (r.confusion.tp, r.confusion.fp, r.confusion.fn, r.confusion.tn) for r in rows}
+
+    assert counts("clip")["motion"] == (2, 0, 1, 0) and counts("clip")["overall"] == (2, 0, 1, 0)
+    assert counts("file")["motion"] == (0, 0, 1, 0) and counts("file")["overall"] == (1, 0, 0, 0)
+    with pytest.raises(ValueError, match="allowed: clip, file"):
+        evaluate(run, entries, filters, "scene")
