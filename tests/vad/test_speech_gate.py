@@ -130,3 +130,31 @@ def test_instrumental_music_is_speech_to_webrtcvad_and_not_to_silero(silero_home
     music = made_instrumental()
     assert speech_fraction(music, WEBRTC) >= 0.5
     assert speech_fraction(music, SILERO) < 0.1
+
+
+def test_the_same_clip_audio_is_heard_once(
+    testmedia: Path, silero_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Note [Speech once]: stage 1 and the speaker stage hear the same clip's samples; the model runs once for
+    them, and other samples run it again."""
+    from collections import OrderedDict
+
+    import torch
+
+    import talkvid_fast.vad.silero as silero
+
+    calls: list[int] = []
+    forward = silero.SileroVAD.forward
+
+    def counted(self: silero.SileroVAD, x: torch.Tensor) -> torch.Tensor:
+        calls.append(len(x))
+        return forward(self, x)
+
+    monkeypatch.setattr(silero.SileroVAD, "forward", counted)
+    monkeypatch.setattr(silero, "_RECENT", OrderedDict())  # nothing heard before this test
+    audio = load_audio_16k(str(testmedia / "positives/retalking__face2.mp4"))
+    first = speech_flags(audio, SILERO)[0]
+    again = speech_flags(audio.copy(), SILERO)[0]
+    assert len(calls) == 1 and np.array_equal(first, again)
+    speech_flags(audio[1:], SILERO)
+    assert len(calls) == 2
