@@ -160,8 +160,7 @@ class SpeakerStage:
 
         p = self.params
         path = locate(LIGHT_ASD, str(p["weights"]))
-        if p["fraction_of"] == "speech":
-            self.vad.require_weights()
+        self.vad.require_weights()  # the speech frames are recorded whatever `fraction_of` reads
         if p["sync"] == "syncnet":
             from ..evalnets.syncnet import load_syncnet
 

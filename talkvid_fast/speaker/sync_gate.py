@@ -3,8 +3,9 @@
 
 Note [Sync gate]: Light-ASD asks whether the face talks while speech is heard, so a face dubbed with
 someone else's speech passes it (docs/speaker.md, "Limits"). LatentSync's data pipeline keeps a clip only where
-SyncNet v2 is confident the lips follow the audio (`SyncNetInstance.evaluate`: confidence >= 3 and
-|AV offset| <= 6 frames, after which it shifts the audio by the offset). With `sync = "syncnet"` the stage
+SyncNet v2 is confident the lips follow the audio (its `sync_av.py`: the confidence and AV offset of
+syncnet_python's `SyncNetInstance.evaluate`, confidence >= 3 and |offset| <= 6 frames, after which it shifts the
+audio by the offset). With `sync = "syncnet"` the stage
 runs the same measure on its own face track: the track's 224x224 face regions (syncnet_python's crop, the
 one Light-ASD's crops are cut from) and the clip's audio over the track's span, scored by the evaluation
 module's SyncNet (`talkvid_fast.evalnets`, parity with upstream there) and `sync_scores` (Note [Sync

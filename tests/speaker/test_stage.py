@@ -234,3 +234,15 @@ def test_sync_rule_is_latentsyncs() -> None:
     assert keeps(3.0, 0) and keeps(5.2, -6) and keeps(8.0, 6)
     assert not keeps(2.99, 0) and not keeps(5.0, 7) and not keeps(5.0, -7) and not keeps(None, None)
     assert (DEFAULTS["min_sync_confidence"], DEFAULTS["max_sync_offset"], DEFAULTS["sync"]) == (3.0, 6, "off")
+
+
+def test_silero_speech_frames_need_their_weights_whatever_the_fraction(
+    speaker_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The speech frames are recorded for every clip, so `vad = "silero"` without its weights stops setup with
+    the fetch command even when the gate reads `fraction_of = "clip"` (it used to fail each clip instead)."""
+    from talkvid_fast.weights import WeightsMissing
+
+    stage = SpeakerStage({"vad": "silero", "fraction_of": "clip"})
+    with pytest.raises(WeightsMissing, match=r"weights fetch silero_vad"):
+        stage.setup()
